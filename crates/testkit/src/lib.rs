@@ -1,0 +1,7 @@
+//! Test support for the shortener: the contract suite every adapter of a port must
+//! pass, real PostgreSQL and Redis for tests (a fresh database per test), and
+//! `spawn_app`, which starts the real application on port 0 with typed request
+//! helpers. Not for production code.
+
+pub mod postgres;
+pub mod store_contract;

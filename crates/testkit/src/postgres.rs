@@ -1,0 +1,1 @@
+//! Fresh PostgreSQL databases for tests (owned by the Postgres adapter work).
