@@ -59,10 +59,6 @@ impl FieldErrors {
 
     /// `Ok(value)` when no field was refused, the collected errors otherwise.
     pub fn into_result<T>(self, value: T) -> Result<T, Error> {
-        if self.is_empty() {
-            Ok(value)
-        } else {
-            Err(Error::Invalid(self))
-        }
+        if self.is_empty() { Ok(value) } else { Err(Error::Invalid(self)) }
     }
 }

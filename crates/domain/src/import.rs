@@ -41,7 +41,8 @@ impl ImportRow {
     pub fn validate(self, now: NaiveDateTime) -> Result<ImportUser, ImportRejection> {
         let line = self.line;
         let reject = |reason: String| ImportRejection { line, reason };
-        let field = |value: Option<String>| value.map(|v| v.trim().to_owned()).filter(|v| !v.is_empty());
+        let field =
+            |value: Option<String>| value.map(|v| v.trim().to_owned()).filter(|v| !v.is_empty());
 
         let id = match field(self.id) {
             None => None,
@@ -50,14 +51,17 @@ impl ImportRow {
                 _ => return Err(reject(format!("id: must be a positive integer, got {raw:?}"))),
             },
         };
-        let username = field(self.username).ok_or_else(|| reject("username: is required".into()))?;
-        let username = Username::parse(&username).map_err(|why| reject(format!("username: {why}")))?;
+        let username =
+            field(self.username).ok_or_else(|| reject("username: is required".into()))?;
+        let username =
+            Username::parse(&username).map_err(|why| reject(format!("username: {why}")))?;
         let email = field(self.email).ok_or_else(|| reject("email: is required".into()))?;
         let email = Email::parse(&email).map_err(|why| reject(format!("email: {why}")))?;
         let created_at = match field(self.created_at) {
             None => now,
-            Some(raw) => parse_timestamp(&raw)
-                .ok_or_else(|| reject(format!("created_at: must look like 2024-01-31 23:59:59, got {raw:?}")))?,
+            Some(raw) => parse_timestamp(&raw).ok_or_else(|| {
+                reject(format!("created_at: must look like 2024-01-31 23:59:59, got {raw:?}"))
+            })?,
         };
         Ok(ImportUser { line, id, username, email, created_at })
     }
@@ -104,13 +108,21 @@ mod tests {
 
     fn row(id: &str, username: &str, email: &str, created_at: &str) -> ImportRow {
         let some = |s: &str| Some(s.to_owned());
-        ImportRow { line: 7, id: some(id), username: some(username), email: some(email), created_at: some(created_at) }
+        ImportRow {
+            line: 7,
+            id: some(id),
+            username: some(username),
+            email: some(email),
+            created_at: some(created_at),
+        }
     }
 
     #[test]
     fn a_good_row_is_trimmed_and_typed() {
         let now = parse_timestamp("2026-01-01 00:00:00").unwrap();
-        let user = row(" 12 ", " alice ", " Alice@Example.com", "2024-01-02 17:05:09 ").validate(now).unwrap();
+        let user = row(" 12 ", " alice ", " Alice@Example.com", "2024-01-02 17:05:09 ")
+            .validate(now)
+            .unwrap();
         assert_eq!(user.id, Some(12));
         assert_eq!(user.username.as_str(), "alice");
         assert_eq!(user.email.as_str(), "Alice@Example.com");

@@ -39,8 +39,14 @@ impl UserPatch {
     /// The user after this patch.
     pub fn apply(&self, user: &User) -> User {
         User {
-            username: self.username.as_ref().map_or_else(|| user.username.clone(), |u| u.as_str().to_owned()),
-            email: self.email.as_ref().map_or_else(|| user.email.clone(), |e| e.as_str().to_owned()),
+            username: self
+                .username
+                .as_ref()
+                .map_or_else(|| user.username.clone(), |u| u.as_str().to_owned()),
+            email: self
+                .email
+                .as_ref()
+                .map_or_else(|| user.email.clone(), |e| e.as_str().to_owned()),
             ..user.clone()
         }
     }

@@ -93,7 +93,8 @@ pub trait UrlRepository: Send + Sync + 'static {
     /// Marks the URL deleted (its code stays taken for ever, its events stay) and
     /// records [`NewEvent::url_deleted`], in one transaction. A missing or already
     /// deleted URL MUST yield [`Error::UrlNotFound`].
-    fn delete_url(&self, id: UrlId, now: NaiveDateTime) -> impl Future<Output = Result<Url>> + Send;
+    fn delete_url(&self, id: UrlId, now: NaiveDateTime)
+    -> impl Future<Output = Result<Url>> + Send;
 }
 
 pub trait EventRepository: Send + Sync + 'static {

@@ -107,7 +107,11 @@ impl<S: Store> Shortener<S> {
 
     /// Validates and imports one batch of rows, adding the outcome to `report`.
     /// Callers feed a file through this in batches so memory stays bounded.
-    pub async fn import_users(&self, rows: Vec<ImportRow>, report: &mut ImportReport) -> Result<()> {
+    pub async fn import_users(
+        &self,
+        rows: Vec<ImportRow>,
+        report: &mut ImportReport,
+    ) -> Result<()> {
         let now = self.clock.now();
         let mut batch = Vec::with_capacity(rows.len());
         for row in rows {

@@ -181,8 +181,7 @@ impl TargetUrl {
         if !(lower.starts_with("http://") || lower.starts_with("https://")) {
             return Err("must be an absolute http or https URL".into());
         }
-        let parsed =
-            url::Url::parse(raw).map_err(|e| format!("must be a valid URL ({e})"))?;
+        let parsed = url::Url::parse(raw).map_err(|e| format!("must be a valid URL ({e})"))?;
         if parsed.host_str().is_none_or(str::is_empty) {
             return Err("must have a host".into());
         }
@@ -290,7 +289,8 @@ mod tests {
 
     #[test]
     fn targets_must_be_absolute_http_urls_without_userinfo() {
-        for good in ["https://example.com", "http://example.com/a?b=c#d", "HTTPS://EXAMPLE.com/%7e"] {
+        for good in ["https://example.com", "http://example.com/a?b=c#d", "HTTPS://EXAMPLE.com/%7e"]
+        {
             assert_eq!(TargetUrl::parse(good).unwrap().as_str(), good);
         }
         for bad in [
