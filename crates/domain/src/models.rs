@@ -1,6 +1,8 @@
 //! The records the service keeps, the requests that create and change them, and
 //! the filters and pages that list them.
 
+use std::borrow::Cow;
+
 use chrono::NaiveDateTime;
 use serde_json::{Map, Value};
 
@@ -70,6 +72,34 @@ pub struct Url {
     pub is_active: bool,
     pub created_at: NaiveDateTime,
     pub updated_at: NaiveDateTime,
+}
+
+impl Url {
+    /// The `Location` a redirect answers with: pure ASCII. The stored target keeps
+    /// its bytes; a non-ASCII one is served in the URL standard's serialisation.
+    pub fn location(&self) -> Cow<'_, str> {
+        if self.original_url.is_ascii() {
+            return Cow::Borrowed(&self.original_url);
+        }
+        match TargetUrl::parse(&self.original_url) {
+            Ok(target) => Cow::Owned(target.location().to_owned()),
+            // Only rows loaded around validation get here; escape what is not ASCII.
+            Err(_) => {
+                Cow::Owned(
+                    self.original_url
+                        .bytes()
+                        .map(|b| {
+                            if b.is_ascii() {
+                                char::from(b).to_string()
+                            } else {
+                                format!("%{b:02X}")
+                            }
+                        })
+                        .collect(),
+                )
+            }
+        }
+    }
 }
 
 #[derive(Debug, Clone)]

@@ -167,6 +167,10 @@ impl<S: Store> Shortener<S> {
     /// The active URL behind `code`; inactive, deleted and unknown codes are all
     /// [`Error::UrlNotFound`].
     pub async fn resolve(&self, code: &str) -> Result<Url> {
+        // A path that cannot be a code never costs a store lookup.
+        if ShortCode::parse(code).is_err() {
+            return Err(Error::UrlNotFound);
+        }
         match self.store.find_url_by_code(code).await? {
             Some(url) if url.is_active => Ok(url),
             _ => Err(Error::UrlNotFound),

@@ -1,1 +1,10 @@
-//! placeholder
+//! The `shortener` application: configuration from the environment, the JSON
+//! logger, and [`Application`], which wires a store to the HTTP adapter. The
+//! binary's `main` only parses the command line and calls into here; tests start
+//! the same [`Application`] on port 0.
+
+mod application;
+pub mod config;
+pub mod telemetry;
+
+pub use application::{Application, StoreChoice};

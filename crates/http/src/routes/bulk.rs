@@ -1,0 +1,202 @@
+//! `POST /users/bulk`: a CSV of users in the multipart field `file`, streamed.
+//!
+//! The upload never sits in memory whole: chunks flow from the request through a
+//! bounded channel into the `csv` reader on a blocking thread, which hands batches
+//! of rows back to the async side, which imports one batch at a time. Back-pressure
+//! on both channels keeps memory at a few batches whatever the file size.
+
+use std::io::{self, Read};
+
+use actix_multipart::{Field, Multipart};
+use actix_web::web::Bytes;
+use actix_web::{HttpResponse, web};
+use domain::Shortener;
+use domain::import::{ImportReport, ImportRow};
+use domain::ports::Store;
+use futures_util::TryStreamExt;
+use serde_json::json;
+use tokio::sync::mpsc;
+
+use crate::error::ApiError;
+
+/// Rows per repository batch: large enough for set-based inserts to pay off,
+/// small enough to keep memory flat.
+const BATCH_ROWS: usize = 2000;
+
+/// Settings of the import endpoint.
+#[derive(Debug, Clone, Copy)]
+pub struct BulkLimit(pub usize);
+
+pub async fn import<S: Store>(
+    app: web::Data<Shortener<S>>,
+    limit: web::Data<BulkLimit>,
+    mut form: Multipart,
+) -> Result<HttpResponse, ApiError> {
+    let not_multipart = |e| ApiError::bad_request(format!("Expected multipart/form-data: {e}"));
+    while let Some(field) = form.try_next().await.map_err(not_multipart)? {
+        if field.name() == Some("file") {
+            let report = import_file(&app, field, limit.0).await?;
+            return Ok(HttpResponse::Ok().json(report_body(&report)));
+        }
+    }
+    Err(ApiError::bad_request("Missing the multipart field 'file' with the CSV"))
+}
+
+fn report_body(report: &ImportReport) -> serde_json::Value {
+    let errors: Vec<_> =
+        report.rejections.iter().map(|r| json!({"line": r.line, "error": r.reason})).collect();
+    json!({
+        "count": report.accepted,
+        "imported": report.accepted,
+        "rejected": report.rejected,
+        "errors": errors,
+    })
+}
+
+async fn import_file<S: Store>(
+    app: &Shortener<S>,
+    mut field: Field,
+    limit: usize,
+) -> Result<ImportReport, ApiError> {
+    let (chunks, chunk_rx) = mpsc::channel::<Bytes>(8);
+    let (batch_tx, mut batches) = mpsc::channel(2);
+    let parser = tokio::task::spawn_blocking(move || parse(ChannelReader::new(chunk_rx), batch_tx));
+
+    let upload = async move {
+        let mut received = 0usize;
+        while let Some(chunk) = field
+            .try_next()
+            .await
+            .map_err(|e| ApiError::bad_request(format!("The upload was interrupted: {e}")))?
+        {
+            received += chunk.len();
+            if received > limit {
+                return Err(ApiError::PayloadTooLarge { limit });
+            }
+            if chunks.send(chunk).await.is_err() {
+                break; // The parser stopped early (bad header); it reports why.
+            }
+        }
+        Ok(())
+    };
+    let import = async {
+        let mut report = ImportReport::default();
+        while let Some(batch) = batches.recv().await {
+            app.import_users(batch?, &mut report).await?;
+        }
+        Ok::<_, ApiError>(report)
+    };
+    let (uploaded, imported) = tokio::join!(upload, import);
+    let parsed = parser.await.map_err(|e| domain::Error::Internal(format!("CSV parser: {e}")))?;
+    uploaded?;
+    parsed?;
+    let report = imported?;
+    if report.accepted + report.rejected == 0 {
+        return Err(ApiError::bad_request("The CSV file has no rows"));
+    }
+    Ok(report)
+}
+
+type Batch = Result<Vec<ImportRow>, ApiError>;
+
+/// Which column holds each field; the header names them in any order.
+struct Columns {
+    id: Option<usize>,
+    username: usize,
+    email: Option<usize>,
+    created_at: Option<usize>,
+}
+
+impl Columns {
+    fn from_header(header: &csv::ByteRecord) -> Result<Self, ApiError> {
+        let names: Vec<String> = header
+            .iter()
+            .map(|name| String::from_utf8_lossy(name).trim().to_ascii_lowercase())
+            .collect();
+        let find = |wanted: &str| names.iter().position(|name| name == wanted);
+        let username = find("username").ok_or_else(|| {
+            ApiError::bad_request("Not a users CSV: the header row must name a 'username' column")
+        })?;
+        Ok(Self { id: find("id"), username, email: find("email"), created_at: find("created_at") })
+    }
+
+    fn row(&self, record: &csv::ByteRecord, line: u64) -> ImportRow {
+        let cell = |index: Option<usize>| {
+            index.and_then(|i| record.get(i)).map(|raw| String::from_utf8_lossy(raw).into_owned())
+        };
+        ImportRow {
+            line,
+            id: cell(self.id),
+            username: cell(Some(self.username)),
+            email: cell(self.email),
+            created_at: cell(self.created_at),
+        }
+    }
+}
+
+/// Runs on a blocking thread: reads CSV records and sends batches of rows.
+fn parse(source: ChannelReader, batches: mpsc::Sender<Batch>) -> Result<(), ApiError> {
+    let mut reader = csv::ReaderBuilder::new()
+        .flexible(true) // a short row is that row's problem, not the file's
+        .trim(csv::Trim::All)
+        .from_reader(source);
+    let header = match reader.byte_headers() {
+        Ok(header) if header.iter().any(|name| !name.is_empty()) => header.clone(),
+        Ok(_) => return Err(ApiError::bad_request("The CSV file is empty")),
+        Err(e) => return Err(ApiError::bad_request(format!("Not a readable CSV file: {e}"))),
+    };
+    let columns = Columns::from_header(&header)?;
+    let mut batch = Vec::with_capacity(BATCH_ROWS);
+    let mut record = csv::ByteRecord::new();
+    loop {
+        match reader.read_byte_record(&mut record) {
+            Ok(false) => break,
+            Ok(true) if record.iter().all(<[u8]>::is_empty) => continue, // blank line
+            Ok(true) => {
+                let line = record.position().map_or(0, csv::Position::line);
+                batch.push(columns.row(&record, line));
+                if batch.len() == BATCH_ROWS {
+                    let full = std::mem::replace(&mut batch, Vec::with_capacity(BATCH_ROWS));
+                    if batches.blocking_send(Ok(full)).is_err() {
+                        return Ok(()); // the import failed; it reports why
+                    }
+                }
+            }
+            Err(e) => {
+                let error = ApiError::bad_request(format!("The CSV file is malformed: {e}"));
+                let _ = batches.blocking_send(Err(error));
+                return Ok(());
+            }
+        }
+    }
+    if !batch.is_empty() {
+        let _ = batches.blocking_send(Ok(batch));
+    }
+    Ok(())
+}
+
+/// A blocking [`Read`] over the chunks of the upload.
+struct ChannelReader {
+    chunks: mpsc::Receiver<Bytes>,
+    current: Bytes,
+}
+
+impl ChannelReader {
+    fn new(chunks: mpsc::Receiver<Bytes>) -> Self {
+        Self { chunks, current: Bytes::new() }
+    }
+}
+
+impl Read for ChannelReader {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        while self.current.is_empty() {
+            match self.chunks.blocking_recv() {
+                Some(chunk) => self.current = chunk,
+                None => return Ok(0), // end of the upload
+            }
+        }
+        let n = buf.len().min(self.current.len());
+        buf[..n].copy_from_slice(&self.current.split_to(n));
+        Ok(n)
+    }
+}

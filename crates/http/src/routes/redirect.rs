@@ -1,0 +1,45 @@
+//! `GET /{short_code}`: the hot path. Resolve, record one click, answer 302.
+
+use actix_web::http::header::{self, HeaderMap};
+use actix_web::{HttpRequest, HttpResponse, web};
+use domain::ports::Store;
+use domain::{ClickContext, Shortener};
+
+use crate::error::ApiError;
+
+type App<S> = web::Data<Shortener<S>>;
+
+fn header_str(headers: &HeaderMap, name: header::HeaderName) -> Option<&str> {
+    headers.get(name).and_then(|v| v.to_str().ok())
+}
+
+fn redirect_to(location: &str) -> HttpResponse {
+    HttpResponse::Found()
+        .insert_header((header::LOCATION, location))
+        // Browsers must not remember the redirect: edits and deactivations apply at once.
+        .insert_header((header::CACHE_CONTROL, "private, no-store"))
+        .finish()
+}
+
+pub async fn follow<S: Store>(
+    app: App<S>,
+    req: HttpRequest,
+    code: web::Path<String>,
+) -> Result<HttpResponse, ApiError> {
+    let headers = req.headers();
+    let context = ClickContext::new(
+        header_str(headers, header::REFERER),
+        header_str(headers, header::USER_AGENT),
+    );
+    let url = app.follow(&code, &context).await?;
+    Ok(redirect_to(&url.location()))
+}
+
+/// `HEAD` answers like `GET` but records no click.
+pub async fn peek<S: Store>(
+    app: App<S>,
+    code: web::Path<String>,
+) -> Result<HttpResponse, ApiError> {
+    let url = app.resolve(&code).await?;
+    Ok(redirect_to(&url.location()))
+}

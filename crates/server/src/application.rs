@@ -1,0 +1,89 @@
+//! Wiring: pick the store, hand it to the domain, hand that to the HTTP server.
+
+use std::net::TcpListener;
+
+use actix_web::dev::{Server, ServerHandle};
+use domain::Shortener;
+use domain::ports::Store;
+use http::HttpSettings;
+use slog::{Logger, info};
+use store_memory::MemoryStore;
+
+use crate::config::ServeConfig;
+
+/// Which store of record to run on.
+#[derive(Debug, Clone)]
+pub enum StoreChoice {
+    Memory(MemoryStore),
+}
+
+impl StoreChoice {
+    /// The store the configuration names: in memory when no `DATABASE_URL` is set.
+    pub fn from_config(_config: &ServeConfig) -> Self {
+        Self::Memory(MemoryStore::new())
+    }
+
+    fn describe(&self) -> &'static str {
+        match self {
+            Self::Memory(_) => "in-memory store (DATABASE_URL is not set; nothing persists)",
+        }
+    }
+}
+
+/// A bound, ready-to-run shortener.
+pub struct Application {
+    port: u16,
+    server: Server,
+}
+
+impl std::fmt::Debug for Application {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Application").field("port", &self.port).finish_non_exhaustive()
+    }
+}
+
+impl Application {
+    /// Binds `config.bind` (port 0 picks a free port) and builds the server on
+    /// `store`. Nothing is served until [`Self::run_until_stopped`].
+    pub fn build(
+        config: &ServeConfig,
+        store: StoreChoice,
+        logger: &Logger,
+    ) -> std::io::Result<Self> {
+        let listener = TcpListener::bind(&config.bind)?;
+        let port = listener.local_addr()?.port();
+        info!(logger, "starting"; "store" => store.describe(), "bind" => &config.bind, "port" => port);
+        let settings = HttpSettings {
+            body_limit: config.body_limit_bytes,
+            bulk_limit: config.bulk_limit_bytes,
+            workers: config.workers,
+            shutdown_timeout: config.shutdown_timeout(),
+        };
+        let server = match store {
+            StoreChoice::Memory(store) => serve(store, &settings, listener)?,
+        };
+        Ok(Self { port, server })
+    }
+
+    pub fn port(&self) -> u16 {
+        self.port
+    }
+
+    /// A handle that can stop the server gracefully.
+    pub fn handle(&self) -> ServerHandle {
+        self.server.handle()
+    }
+
+    /// Serves until SIGTERM/SIGINT or [`ServerHandle::stop`], then drains.
+    pub async fn run_until_stopped(self) -> std::io::Result<()> {
+        self.server.await
+    }
+}
+
+fn serve<S: Store>(
+    store: S,
+    settings: &HttpSettings,
+    listener: TcpListener,
+) -> std::io::Result<Server> {
+    http::server(Shortener::new(store), settings, listener)
+}

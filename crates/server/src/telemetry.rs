@@ -1,0 +1,33 @@
+//! Structured logs: one JSON object per line on stdout, and nothing else there.
+
+use slog::{Drain, Level, Logger, o};
+
+/// A JSON logger at `level` (unknown names fall back to `info`), tagged with the
+/// replica's name.
+pub fn logger(level: &str, replica: &str) -> Logger {
+    let level = level.parse::<Level>().unwrap_or(Level::Info);
+    let json = slog_json::Json::new(std::io::stdout())
+        .set_newlines(true)
+        .add_key_value(o!(
+            "time" => slog::PushFnValue(|_, ser| ser.emit(chrono_now())),
+            "level" => slog::FnValue(|record| record.level().as_str()),
+            "msg" => slog::PushFnValue(|record, ser| ser.emit(record.msg())),
+        ))
+        .build()
+        .fuse();
+    let drain = slog_async::Async::new(json.filter_level(level).fuse())
+        .chan_size(4096)
+        .overflow_strategy(slog_async::OverflowStrategy::DropAndReport)
+        .build()
+        .fuse();
+    Logger::root(drain, o!("replica" => replica.to_owned()))
+}
+
+/// A logger that discards everything (tests, unless `TEST_LOG` is set).
+pub fn discard() -> Logger {
+    Logger::root(slog::Discard, o!())
+}
+
+fn chrono_now() -> String {
+    chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Millis, true)
+}
