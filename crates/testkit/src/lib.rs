@@ -3,5 +3,8 @@
 //! `spawn_app`, which starts the real application on port 0 with typed request
 //! helpers. Not for production code.
 
+mod app;
 pub mod postgres;
 pub mod store_contract;
+
+pub use app::{StoreKind, TestApp, expect_error, expect_json, spawn_app, spawn_app_with};

@@ -138,7 +138,10 @@ impl Columns {
 fn parse(source: ChannelReader, batches: mpsc::Sender<Batch>) -> Result<(), ApiError> {
     let mut reader = csv::ReaderBuilder::new()
         .flexible(true) // a short row is that row's problem, not the file's
-        .trim(csv::Trim::All)
+        .trim(csv::Trim::All) // also drops the '\r' of CRLF endings
+        // Only '\n' ends a record, so that the reader's line count is exact for CRLF
+        // and LF files alike (see `start_line`).
+        .terminator(csv::Terminator::Any(b'\n'))
         .from_reader(source);
     let header = match reader.byte_headers() {
         Ok(header) if header.iter().any(|name| !name.is_empty()) => header.clone(),
@@ -153,8 +156,7 @@ fn parse(source: ChannelReader, batches: mpsc::Sender<Batch>) -> Result<(), ApiE
             Ok(false) => break,
             Ok(true) if record.iter().all(<[u8]>::is_empty) => continue, // blank line
             Ok(true) => {
-                let line = record.position().map_or(0, csv::Position::line);
-                batch.push(columns.row(&record, line));
+                batch.push(columns.row(&record, start_line(&reader, &record)));
                 if batch.len() == BATCH_ROWS {
                     let full = std::mem::replace(&mut batch, Vec::with_capacity(BATCH_ROWS));
                     if batches.blocking_send(Ok(full)).is_err() {
@@ -175,28 +177,50 @@ fn parse(source: ChannelReader, batches: mpsc::Sender<Batch>) -> Result<(), ApiE
     Ok(())
 }
 
-/// A blocking [`Read`] over the chunks of the upload.
+/// The line a record starts on. Every record ends with '\n' (the source adds one
+/// at the end if the file lacks it), which the reader has consumed and counted, so
+/// the record's last line is one before the reader's; quoted fields may span lines.
+fn start_line<R: Read>(reader: &csv::Reader<R>, record: &csv::ByteRecord) -> u64 {
+    let inner_newlines: usize =
+        record.iter().map(|field| field.iter().filter(|b| **b == b'\n').count()).sum();
+    (reader.position().line() - 1).saturating_sub(inner_newlines as u64)
+}
+
+/// A blocking [`Read`] over the chunks of the upload, ending in '\n' whatever the
+/// file ends with.
 struct ChannelReader {
     chunks: mpsc::Receiver<Bytes>,
     current: Bytes,
+    last_byte: Option<u8>,
+    finished: bool,
 }
 
 impl ChannelReader {
     fn new(chunks: mpsc::Receiver<Bytes>) -> Self {
-        Self { chunks, current: Bytes::new() }
+        Self { chunks, current: Bytes::new(), last_byte: None, finished: false }
     }
 }
 
 impl Read for ChannelReader {
     fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
         while self.current.is_empty() {
+            if self.finished {
+                return Ok(0);
+            }
             match self.chunks.blocking_recv() {
                 Some(chunk) => self.current = chunk,
-                None => return Ok(0), // end of the upload
+                None => {
+                    self.finished = true;
+                    if self.last_byte.is_some_and(|b| b != b'\n') {
+                        self.current = Bytes::from_static(b"\n");
+                    }
+                }
             }
         }
         let n = buf.len().min(self.current.len());
-        buf[..n].copy_from_slice(&self.current.split_to(n));
+        let taken = self.current.split_to(n);
+        self.last_byte = taken.last().copied();
+        buf[..n].copy_from_slice(&taken);
         Ok(n)
     }
 }
