@@ -8,26 +8,57 @@ use domain::ports::Store;
 use http::HttpSettings;
 use slog::{Logger, info};
 use store_memory::MemoryStore;
+use store_postgres::{PgConfig, PgStore, run_migrations};
 
 use crate::config::ServeConfig;
+
+/// Why the application could not start.
+#[derive(Debug, thiserror::Error)]
+pub enum StartupError {
+    #[error("DATABASE_URL is not set; this command needs PostgreSQL")]
+    NoDatabase,
+    #[error("cannot set up the PostgreSQL pool: {0}")]
+    Connect(#[from] store_postgres::ConnectError),
+    #[error("migrations failed: {0}")]
+    Migrate(#[from] store_postgres::MigrationError),
+    #[error("cannot serve: {0}")]
+    Io(#[from] std::io::Error),
+}
 
 /// Which store of record to run on.
 #[derive(Debug, Clone)]
 pub enum StoreChoice {
     Memory(MemoryStore),
+    Postgres(PgStore),
 }
 
 impl StoreChoice {
-    /// The store the configuration names: in memory when no `DATABASE_URL` is set.
-    pub fn from_config(_config: &ServeConfig) -> Self {
-        Self::Memory(MemoryStore::new())
+    /// The store the configuration names: PostgreSQL when `DATABASE_URL` is set
+    /// (migrated first, unless disabled), in memory otherwise.
+    pub async fn from_config(config: &ServeConfig, logger: &Logger) -> Result<Self, StartupError> {
+        let Some(postgres) = config.postgres() else {
+            return Ok(Self::Memory(MemoryStore::new()));
+        };
+        if config.run_migrations {
+            migrate(&postgres, logger).await?;
+        }
+        Ok(Self::Postgres(PgStore::connect(&postgres)?))
     }
 
     fn describe(&self) -> &'static str {
         match self {
             Self::Memory(_) => "in-memory store (DATABASE_URL is not set; nothing persists)",
+            Self::Postgres(_) => "postgres",
         }
     }
+}
+
+/// Runs the embedded migrations (safe when replicas start together) and logs them.
+pub async fn migrate(postgres: &PgConfig, logger: &Logger) -> Result<(), StartupError> {
+    let applied = run_migrations(postgres).await?;
+    info!(logger, "database schema is current";
+          "database" => postgres.redacted_url(), "applied" => applied.join(","));
+    Ok(())
 }
 
 /// A bound, ready-to-run shortener.
@@ -61,6 +92,7 @@ impl Application {
         };
         let server = match store {
             StoreChoice::Memory(store) => serve(store, &settings, listener)?,
+            StoreChoice::Postgres(store) => serve(store, &settings, listener)?,
         };
         Ok(Self { port, server })
     }

@@ -1,9 +1,11 @@
 //! Configuration: every setting is a command-line flag and an environment variable
 //! (twelve-factor), with a default that works on a developer machine.
 
+use std::path::PathBuf;
 use std::time::Duration;
 
 use clap::{Args, Parser, Subcommand};
+use store_postgres::PgConfig;
 
 #[derive(Debug, Parser)]
 #[command(name = "shortener", version, about = "A URL shortener API")]
@@ -18,6 +20,26 @@ pub struct Cli {
 pub enum Command {
     /// Serve the HTTP API (the default).
     Serve,
+    /// Bring the database named by DATABASE_URL to the current schema, then exit.
+    Migrate,
+    /// Load the platform's reference CSVs into an empty database, keeping every id.
+    Seed(SeedArgs),
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct SeedArgs {
+    /// The users file (id,username,email,created_at).
+    #[arg(long)]
+    pub users: PathBuf,
+    /// The URLs file (id,user_id,short_code,original_url,title,is_active,created_at,updated_at).
+    #[arg(long)]
+    pub urls: PathBuf,
+    /// The events file (id,url_id,user_id,event_type,timestamp,details).
+    #[arg(long)]
+    pub events: PathBuf,
+    /// Replace whatever the database holds instead of refusing a non-empty one.
+    #[arg(long)]
+    pub force: bool,
 }
 
 /// What `serve` needs.
@@ -38,6 +60,22 @@ pub struct ServeConfig {
     /// Largest CSV upload to /users/bulk in bytes.
     #[arg(long, env = "BULK_LIMIT_BYTES", default_value_t = 512 * 1024 * 1024)]
     pub bulk_limit_bytes: usize,
+
+    /// Most PostgreSQL connections this replica keeps open.
+    #[arg(long, env = "DB_POOL_MAX_SIZE", default_value_t = 16)]
+    pub db_pool_max_size: usize,
+
+    /// Milliseconds a request waits for a free connection before it gets 503.
+    #[arg(long, env = "DB_POOL_WAIT_TIMEOUT_MS", default_value_t = 2000)]
+    pub db_pool_wait_timeout_ms: u64,
+
+    /// Milliseconds allowed to open a new database connection.
+    #[arg(long, env = "DB_CONNECT_TIMEOUT_MS", default_value_t = 5000)]
+    pub db_connect_timeout_ms: u64,
+
+    /// Run the embedded migrations at start-up (under an advisory lock).
+    #[arg(long, env = "RUN_MIGRATIONS", default_value_t = true, action = clap::ArgAction::Set)]
+    pub run_migrations: bool,
 
     /// HTTP worker threads (default: one per core).
     #[arg(long, env = "WORKERS")]
@@ -64,5 +102,15 @@ impl ServeConfig {
 
     pub fn shutdown_timeout(&self) -> Duration {
         Duration::from_secs(self.shutdown_timeout_secs)
+    }
+
+    /// The PostgreSQL settings, when a database is configured.
+    pub fn postgres(&self) -> Option<PgConfig> {
+        let url = self.database_url.as_deref().filter(|url| !url.trim().is_empty())?;
+        let mut config = PgConfig::new(url);
+        config.max_size = self.db_pool_max_size;
+        config.wait_timeout = Duration::from_millis(self.db_pool_wait_timeout_ms);
+        config.connect_timeout = Duration::from_millis(self.db_connect_timeout_ms);
+        Some(config)
     }
 }

@@ -4,7 +4,8 @@
 //! the same [`Application`] on port 0.
 
 mod application;
+pub mod commands;
 pub mod config;
 pub mod telemetry;
 
-pub use application::{Application, StoreChoice};
+pub use application::{Application, StartupError, StoreChoice};

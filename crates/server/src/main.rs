@@ -2,30 +2,24 @@ use std::process::ExitCode;
 
 use clap::Parser;
 use shortener::config::{Cli, Command};
-use shortener::{Application, StoreChoice, telemetry};
-use slog::{error, info};
+use shortener::{commands, telemetry};
+use slog::error;
 
 #[tokio::main]
 async fn main() -> ExitCode {
     let cli = Cli::parse();
-    let config = cli.serve;
-    let logger = telemetry::logger(&config.log_level, &config.replica_name);
+    let logger = telemetry::logger(&cli.serve.log_level, &cli.serve.replica_name);
     let outcome = match cli.command.unwrap_or(Command::Serve) {
-        Command::Serve => {
-            let store = StoreChoice::from_config(&config);
-            match Application::build(&config, store, &logger) {
-                Ok(app) => app.run_until_stopped().await,
-                Err(e) => Err(e),
-            }
-        }
+        Command::Serve => commands::serve(&cli.serve, &logger).await,
+        Command::Migrate => commands::migrate(&cli.serve, &logger).await,
+        Command::Seed(files) => commands::seed(&cli.serve, &files, &logger).await,
     };
     match outcome {
-        Ok(()) => {
-            info!(logger, "stopped");
-            ExitCode::SUCCESS
-        }
+        Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
             error!(logger, "failed"; "error" => %e);
+            // Give the asynchronous log drain a moment to write the line.
+            drop(logger);
             ExitCode::FAILURE
         }
     }

@@ -11,6 +11,8 @@ use store_memory::MemoryStore;
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum StoreKind {
     Memory,
+    /// A fresh PostgreSQL database of the test's own, dropped with the app.
+    Postgres,
 }
 
 /// A running application and a client that does not follow redirects.
@@ -43,6 +45,7 @@ pub async fn spawn_app_with(kind: StoreKind, configure: impl FnOnce(&mut ServeCo
     configure(&mut config);
     let store = match kind {
         StoreKind::Memory => StoreChoice::Memory(MemoryStore::new()),
+        StoreKind::Postgres => StoreChoice::Postgres(crate::postgres::fresh_store().await),
     };
     let logger = match std::env::var_os("TEST_LOG") {
         Some(_) => telemetry::logger("debug", "test"),

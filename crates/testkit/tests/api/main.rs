@@ -15,6 +15,14 @@ macro_rules! on_every_store {
                 }
             )*
         }
+        mod postgres {
+            $(
+                #[tokio::test]
+                async fn $name() {
+                    super::$name(testkit::spawn_app(testkit::StoreKind::Postgres).await).await
+                }
+            )*
+        }
     };
 }
 
