@@ -8,11 +8,12 @@ use domain::NewEvent;
 use domain::ports::Result;
 
 use crate::error::database_error;
-use crate::rows::NewEventRow;
+use crate::rows::{NewEventRow, refuse_nul_in_details};
 use crate::store::PgStore;
 
 /// Records `click` durably: it is committed when this returns.
 pub(crate) async fn record(store: &PgStore, click: NewEvent) -> Result<()> {
+    refuse_nul_in_details(&click.details)?;
     let row = NewEventRow::from(click);
     let mut conn = store.connection().await?;
     // The URL was resolved a moment ago, but its owner may have been deleted since:
