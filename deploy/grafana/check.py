@@ -21,6 +21,7 @@ Python 3 standard library only. Exit status: 0 all good, 1 a check failed.
 import argparse
 import json
 import re
+import signal
 import sys
 import urllib.error
 import urllib.parse
@@ -236,4 +237,5 @@ def main():
 
 
 if __name__ == "__main__":
+    signal.signal(signal.SIGPIPE, signal.SIG_DFL)  # `check.py --exprs | head` ends quietly
     sys.exit(main())
