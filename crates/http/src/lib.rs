@@ -9,17 +9,23 @@ mod extract;
 mod fields;
 mod json_errors;
 mod routes;
+mod telemetry;
 
 use std::net::TcpListener;
 use std::time::Duration;
 
+use std::rc::Rc;
+
 use actix_web::dev::Server;
+use actix_web::middleware::from_fn;
 use actix_web::{App, HttpServer, web};
 use domain::Shortener;
 use domain::ports::Store;
+use slog::warn;
 
 pub use error::ApiError;
-use routes::{bulk, events, health, redirect, urls, users};
+use routes::{bulk, events, health, metrics, redirect, urls, users};
+pub use telemetry::{Drill, Telemetry};
 
 /// How the HTTP server behaves, from configuration.
 #[derive(Debug, Clone)]
@@ -32,6 +38,10 @@ pub struct HttpSettings {
     pub workers: Option<usize>,
     /// How long in-flight requests may take to finish on shutdown.
     pub shutdown_timeout: Duration,
+    /// How long a health check waits for the database before reporting it down.
+    pub health_timeout: Duration,
+    /// Faults to inject for an incident drill; `None` outside drills.
+    pub drill: Option<Drill>,
 }
 
 impl Default for HttpSettings {
@@ -41,6 +51,8 @@ impl Default for HttpSettings {
             bulk_limit: 512 * 1024 * 1024,
             workers: None,
             shutdown_timeout: Duration::from_secs(30),
+            health_timeout: Duration::from_secs(1),
+            drill: None,
         }
     }
 }
@@ -50,7 +62,8 @@ pub fn routes<S: Store>(config: &mut web::ServiceConfig) {
     config
         .service(web::resource("/health").get(health::deep::<S>))
         .service(web::resource("/health/live").get(health::live))
-        .service(web::resource("/health/ready").get(health::deep::<S>))
+        .service(web::resource("/health/ready").get(health::ready::<S>))
+        .service(web::resource("/metrics").get(metrics::export))
         .service(web::resource("/users").get(users::list::<S>).post(users::create::<S>))
         .service(web::resource("/users/bulk").post(bulk::import::<S>))
         .service(
@@ -77,23 +90,38 @@ pub fn routes<S: Store>(config: &mut web::ServiceConfig) {
 }
 
 /// Builds the HTTP server for `shortener` on an already bound `listener` (port 0
-/// in tests). It stops gracefully on SIGTERM or SIGINT: no new connections,
-/// in-flight requests finish.
+/// in tests), logging and measuring every request through `telemetry`. It stops
+/// gracefully on SIGTERM or SIGINT: no new connections, in-flight requests
+/// finish.
 pub fn server<S: Store>(
     shortener: Shortener<S>,
     settings: &HttpSettings,
+    telemetry: Telemetry,
     listener: TcpListener,
 ) -> std::io::Result<Server> {
+    if let Some(drill) = &settings.drill {
+        warn!(telemetry.logger(), "drill active: faults are injected on purpose";
+              "route" => drill.route(), "latency_ms" => drill.latency().as_millis(),
+              "error_rate" => drill.error_rate());
+    }
     let shortener = web::Data::new(shortener);
     let bulk_limit = web::Data::new(bulk::BulkLimit(settings.bulk_limit));
+    let health_timeout = web::Data::new(health::HealthTimeout(settings.health_timeout));
     let body_limit = settings.body_limit;
+    let drill = settings.drill.clone();
+    let telemetry = web::Data::new(telemetry);
     let mut server = HttpServer::new(move || {
+        let observer = Rc::new(telemetry.observer(drill.clone()));
         App::new()
             .app_data(shortener.clone())
             .app_data(bulk_limit.clone())
+            .app_data(health_timeout.clone())
+            .app_data(telemetry.clone())
             .app_data(extract::json_config(body_limit))
             .app_data(extract::query_config())
             .wrap(json_errors::middleware())
+            // Outermost, so it sees the final answer (JSON error rewrites included).
+            .wrap(from_fn(move |req, next| Rc::clone(&observer).observe(req, next)))
             .configure(routes::<S>)
             .default_service(web::to(json_errors::not_found))
     })

@@ -5,12 +5,13 @@ use std::net::TcpListener;
 use actix_web::dev::{Server, ServerHandle};
 use domain::Shortener;
 use domain::ports::Store;
-use http::HttpSettings;
+use http::{HttpSettings, Telemetry};
 use slog::{Logger, info};
 use store_memory::MemoryStore;
 use store_postgres::{PgConfig, PgStore, run_migrations};
 
 use crate::config::ServeConfig;
+use crate::metrics;
 
 /// Why the application could not start.
 #[derive(Debug, thiserror::Error)]
@@ -23,6 +24,8 @@ pub enum StartupError {
     Migrate(#[from] store_postgres::MigrationError),
     #[error("cannot serve: {0}")]
     Io(#[from] std::io::Error),
+    #[error("cannot register the metrics: {0}")]
+    Metrics(#[from] prometheus::Error),
 }
 
 /// Which store of record to run on.
@@ -80,7 +83,7 @@ impl Application {
         config: &ServeConfig,
         store: StoreChoice,
         logger: &Logger,
-    ) -> std::io::Result<Self> {
+    ) -> Result<Self, StartupError> {
         let listener = TcpListener::bind(&config.bind)?;
         let port = listener.local_addr()?.port();
         info!(logger, "starting"; "store" => store.describe(), "bind" => &config.bind, "port" => port);
@@ -89,10 +92,18 @@ impl Application {
             bulk_limit: config.bulk_limit_bytes,
             workers: config.workers,
             shutdown_timeout: config.shutdown_timeout(),
+            health_timeout: config.health_timeout(),
+            drill: config.drill(),
         };
+        let pool = match &store {
+            StoreChoice::Postgres(store) => Some(store),
+            StoreChoice::Memory(_) => None,
+        };
+        let registry = metrics::replica_registry(&config.replica_name, pool)?;
+        let telemetry = Telemetry::new(logger.clone(), registry)?;
         let server = match store {
-            StoreChoice::Memory(store) => serve(store, &settings, listener)?,
-            StoreChoice::Postgres(store) => serve(store, &settings, listener)?,
+            StoreChoice::Memory(store) => serve(store, &settings, telemetry, listener)?,
+            StoreChoice::Postgres(store) => serve(store, &settings, telemetry, listener)?,
         };
         Ok(Self { port, server })
     }
@@ -115,7 +126,8 @@ impl Application {
 fn serve<S: Store>(
     store: S,
     settings: &HttpSettings,
+    telemetry: Telemetry,
     listener: TcpListener,
 ) -> std::io::Result<Server> {
-    http::server(Shortener::new(store), settings, listener)
+    http::server(Shortener::new(store), settings, telemetry, listener)
 }

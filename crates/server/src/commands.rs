@@ -19,7 +19,7 @@ pub enum CommandError {
 /// `shortener serve`: serve until SIGTERM, then drain.
 pub async fn serve(config: &ServeConfig, logger: &Logger) -> Result<(), CommandError> {
     let store = StoreChoice::from_config(config, logger).await?;
-    let app = Application::build(config, store, logger).map_err(StartupError::from)?;
+    let app = Application::build(config, store, logger)?;
     app.run_until_stopped().await.map_err(StartupError::from)?;
     info!(logger, "stopped");
     Ok(())

@@ -5,6 +5,7 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use clap::{Args, Parser, Subcommand};
+use http::Drill;
 use store_postgres::PgConfig;
 
 #[derive(Debug, Parser)]
@@ -92,6 +93,24 @@ pub struct ServeConfig {
     /// Name of this replica in logs and metrics.
     #[arg(long, env = "REPLICA_NAME", default_value = "shortener")]
     pub replica_name: String,
+
+    /// Milliseconds /health and /health/ready wait for the database before
+    /// reporting it down.
+    #[arg(long, env = "HEALTH_TIMEOUT_MS", default_value_t = 1000)]
+    pub health_timeout_ms: u64,
+
+    /// Incident drill: the route pattern to inject faults into, as in the
+    /// metrics (e.g. "/{short_code}"). Unset: no drill.
+    #[arg(long, env = "DRILL_ROUTE")]
+    pub drill_route: Option<String>,
+
+    /// Incident drill: milliseconds added to every request of DRILL_ROUTE.
+    #[arg(long, env = "DRILL_LATENCY_MS", default_value_t = 0)]
+    pub drill_latency_ms: u64,
+
+    /// Incident drill: share of DRILL_ROUTE's requests answered 500 (0 to 1).
+    #[arg(long, env = "DRILL_ERROR_RATE", default_value_t = 0.0, value_parser = parse_share)]
+    pub drill_error_rate: f64,
 }
 
 impl ServeConfig {
@@ -104,6 +123,18 @@ impl ServeConfig {
         Duration::from_secs(self.shutdown_timeout_secs)
     }
 
+    pub fn health_timeout(&self) -> Duration {
+        Duration::from_millis(self.health_timeout_ms)
+    }
+
+    /// The incident drill, when one is configured with a fault to inject.
+    pub fn drill(&self) -> Option<Drill> {
+        let route = self.drill_route.as_deref().map(str::trim).filter(|route| !route.is_empty())?;
+        let latency = Duration::from_millis(self.drill_latency_ms);
+        let injects_something = !latency.is_zero() || self.drill_error_rate > 0.0;
+        injects_something.then(|| Drill::new(route, latency, self.drill_error_rate))
+    }
+
     /// The PostgreSQL settings, when a database is configured.
     pub fn postgres(&self) -> Option<PgConfig> {
         let url = self.database_url.as_deref().filter(|url| !url.trim().is_empty())?;
@@ -112,5 +143,15 @@ impl ServeConfig {
         config.wait_timeout = Duration::from_millis(self.db_pool_wait_timeout_ms);
         config.connect_timeout = Duration::from_millis(self.db_connect_timeout_ms);
         Some(config)
+    }
+}
+
+/// A share between 0 and 1, such as an error rate.
+fn parse_share(raw: &str) -> Result<f64, String> {
+    let share: f64 = raw.trim().parse().map_err(|_| format!("{raw:?} is not a number"))?;
+    if (0.0..=1.0).contains(&share) {
+        Ok(share)
+    } else {
+        Err(format!("{share} is not between 0 and 1"))
     }
 }

@@ -6,6 +6,7 @@
 mod application;
 pub mod commands;
 pub mod config;
+mod metrics;
 pub mod telemetry;
 
 pub use application::{Application, StartupError, StoreChoice};

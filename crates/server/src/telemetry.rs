@@ -1,12 +1,20 @@
 //! Structured logs: one JSON object per line on stdout, and nothing else there.
 
+use std::io::Write;
+
 use slog::{Drain, Level, Logger, o};
 
-/// A JSON logger at `level` (unknown names fall back to `info`), tagged with the
-/// replica's name.
+/// A JSON logger on stdout at `level` (unknown names fall back to `info`),
+/// tagged with the replica's name.
 pub fn logger(level: &str, replica: &str) -> Logger {
+    logger_writing_to(std::io::stdout(), level, replica)
+}
+
+/// The same logger writing to `out` (tests read what it wrote). Lines are
+/// written by a background thread, shortly after they are logged.
+pub fn logger_writing_to(out: impl Write + Send + 'static, level: &str, replica: &str) -> Logger {
     let level = level.parse::<Level>().unwrap_or(Level::Info);
-    let json = slog_json::Json::new(std::io::stdout())
+    let json = slog_json::Json::new(out)
         .set_newlines(true)
         .add_key_value(o!(
             "time" => slog::PushFnValue(|_, ser| ser.emit(chrono_now())),
@@ -21,11 +29,6 @@ pub fn logger(level: &str, replica: &str) -> Logger {
         .build()
         .fuse();
     Logger::root(drain, o!("replica" => replica.to_owned()))
-}
-
-/// A logger that discards everything (tests, unless `TEST_LOG` is set).
-pub fn discard() -> Logger {
-    Logger::root(slog::Discard, o!())
 }
 
 fn chrono_now() -> String {

@@ -7,6 +7,8 @@ use shortener::config::ServeConfig;
 use shortener::{Application, StoreChoice, telemetry};
 use store_memory::MemoryStore;
 
+use crate::logs::CapturedLogs;
+
 /// Which store a test app runs on.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum StoreKind {
@@ -20,6 +22,8 @@ pub enum StoreKind {
 pub struct TestApp {
     pub address: String,
     pub client: Client,
+    /// What the application logged.
+    pub logs: CapturedLogs,
     handle: actix_web::dev::ServerHandle,
 }
 
@@ -38,19 +42,25 @@ pub async fn spawn_app(kind: StoreKind) -> TestApp {
 
 /// Like [`spawn_app`], with the configuration adjusted by `configure`.
 pub async fn spawn_app_with(kind: StoreKind, configure: impl FnOnce(&mut ServeConfig)) -> TestApp {
-    let mut config = ServeConfig::defaults();
-    config.bind = "127.0.0.1:0".into();
-    config.workers = Some(2);
-    config.shutdown_timeout_secs = 1;
-    configure(&mut config);
     let store = match kind {
         StoreKind::Memory => StoreChoice::Memory(MemoryStore::new()),
         StoreKind::Postgres => StoreChoice::Postgres(crate::postgres::fresh_store().await),
     };
-    let logger = match std::env::var_os("TEST_LOG") {
-        Some(_) => telemetry::logger("debug", "test"),
-        None => telemetry::discard(),
-    };
+    spawn_app_on(store, configure).await
+}
+
+/// Starts the application on a free port over `store`, a store the test made
+/// itself (say over a [`crate::PrivatePostgres`] it stops and starts).
+pub async fn spawn_app_on(store: StoreChoice, configure: impl FnOnce(&mut ServeConfig)) -> TestApp {
+    let mut config = ServeConfig::defaults();
+    config.bind = "127.0.0.1:0".into();
+    config.workers = Some(2);
+    config.shutdown_timeout_secs = 1;
+    config.replica_name = "test".into();
+    configure(&mut config);
+    let logs = CapturedLogs::new();
+    let logger =
+        telemetry::logger_writing_to(logs.clone(), &config.log_level, &config.replica_name);
     let app = Application::build(&config, store, &logger).expect("the app binds port 0");
     let address = format!("http://127.0.0.1:{}", app.port());
     let handle = app.handle();
@@ -59,7 +69,7 @@ pub async fn spawn_app_with(kind: StoreKind, configure: impl FnOnce(&mut ServeCo
         .redirect(reqwest::redirect::Policy::none())
         .build()
         .expect("an HTTP client");
-    TestApp { address, client, handle }
+    TestApp { address, client, logs, handle }
 }
 
 impl TestApp {

@@ -4,7 +4,13 @@
 //! helpers. Not for production code.
 
 mod app;
+mod logs;
 pub mod postgres;
+mod private_postgres;
 pub mod store_contract;
 
-pub use app::{StoreKind, TestApp, expect_error, expect_json, spawn_app, spawn_app_with};
+pub use app::{
+    StoreKind, TestApp, expect_error, expect_json, spawn_app, spawn_app_on, spawn_app_with,
+};
+pub use logs::CapturedLogs;
+pub use private_postgres::PrivatePostgres;

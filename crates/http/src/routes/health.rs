@@ -1,17 +1,65 @@
-//! Health: `/health` checks the store of record, `/health/live` only the process.
+//! Health: `/health` reports every dependency and fails when the store of record
+//! does, `/health/ready` says whether this replica can serve a request now, and
+//! `/health/live` only that the process answers.
 
-use actix_web::{HttpResponse, web};
+use std::time::Duration;
+
+use actix_web::http::StatusCode;
+use actix_web::{HttpResponse, ResponseError, web};
 use domain::Shortener;
 use domain::ports::Store;
 use serde_json::json;
 
-/// 200 while the store can serve, 503 otherwise.
-pub async fn deep<S: Store>(app: web::Data<Shortener<S>>) -> HttpResponse {
-    match app.check_health().await {
-        Ok(()) => HttpResponse::Ok().json(json!({"status": "ok", "database": "ok"})),
-        Err(_) => HttpResponse::ServiceUnavailable()
-            .json(json!({"status": "unavailable", "database": "down"})),
+/// How long a health check waits for the database before calling it down: a
+/// probe must answer in time even when the database hangs.
+#[derive(Debug, Clone, Copy)]
+pub struct HealthTimeout(pub Duration);
+
+/// The database did not answer the health check; the response says which
+/// dependency is down, the log line of the request says why.
+#[derive(Debug, thiserror::Error)]
+#[error("the database is down: {0}")]
+pub struct DatabaseDown(String);
+
+impl ResponseError for DatabaseDown {
+    fn status_code(&self) -> StatusCode {
+        StatusCode::SERVICE_UNAVAILABLE
     }
+
+    fn error_response(&self) -> HttpResponse {
+        HttpResponse::ServiceUnavailable()
+            .json(json!({"status": "unavailable", "database": "down"}))
+    }
+}
+
+async fn check_database<S: Store>(
+    app: &Shortener<S>,
+    timeout: HealthTimeout,
+) -> Result<(), DatabaseDown> {
+    match tokio::time::timeout(timeout.0, app.check_health()).await {
+        Ok(Ok(())) => Ok(()),
+        Ok(Err(error)) => Err(DatabaseDown(error.to_string())),
+        Err(_) => Err(DatabaseDown(format!("no answer within {:?}", timeout.0))),
+    }
+}
+
+/// 200 while the store of record answers, 503 otherwise.
+pub async fn deep<S: Store>(
+    app: web::Data<Shortener<S>>,
+    timeout: web::Data<HealthTimeout>,
+) -> Result<HttpResponse, DatabaseDown> {
+    check_database(&app, **timeout).await?;
+    Ok(HttpResponse::Ok().json(json!({"status": "ok", "database": "ok"})))
+}
+
+/// 200 when this replica can serve requests now. Only the database decides it:
+/// the cache is optional, and a replica without it still serves.
+pub async fn ready<S: Store>(
+    app: web::Data<Shortener<S>>,
+    timeout: web::Data<HealthTimeout>,
+) -> Result<HttpResponse, DatabaseDown> {
+    check_database(&app, **timeout).await?;
+    Ok(HttpResponse::Ok().json(json!({"status": "ok"})))
 }
 
 /// 200 as long as the process answers at all.

@@ -3,6 +3,7 @@
 pub mod bulk;
 pub mod events;
 pub mod health;
+pub mod metrics;
 pub mod redirect;
 pub mod urls;
 pub mod users;
