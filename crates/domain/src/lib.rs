@@ -7,6 +7,7 @@
 //! been parsed into a validated type first ([`Username`], [`Email`], [`ShortCode`],
 //! [`TargetUrl`], ...), so a handler cannot hand raw strings to a repository.
 
+pub mod cache;
 mod error;
 pub mod import;
 mod models;
@@ -16,5 +17,5 @@ mod values;
 
 pub use error::{Error, FieldErrors};
 pub use models::*;
-pub use service::{ClickContext, CreateEvent, CreateUrl, Shortener};
+pub use service::{ClickContext, CreateEvent, CreateUrl, Followed, Shortener};
 pub use values::*;

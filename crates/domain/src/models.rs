@@ -4,6 +4,7 @@
 use std::borrow::Cow;
 
 use chrono::NaiveDateTime;
+use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
 use crate::{Email, EventType, ShortCode, TargetUrl, Title, Username};
@@ -15,7 +16,7 @@ pub type EventId = i64;
 /// A JSON object: the shape of an event's `details`.
 pub type Details = Map<String, Value>;
 
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct User {
     pub id: UserId,
     pub username: String,
@@ -62,7 +63,7 @@ pub struct UserFilter {
     pub email: Option<String>,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Url {
     pub id: UrlId,
     pub user_id: Option<UserId>,
@@ -74,7 +75,15 @@ pub struct Url {
     pub updated_at: NaiveDateTime,
 }
 
-impl Url {
+/// What a redirect needs of a URL: the part of it that is cached.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Link {
+    pub url_id: UrlId,
+    pub short_code: String,
+    pub original_url: String,
+}
+
+impl Link {
     /// The `Location` a redirect answers with: pure ASCII. The stored target keeps
     /// its bytes; a non-ASCII one is served in the URL standard's serialisation.
     pub fn location(&self) -> Cow<'_, str> {
@@ -98,6 +107,16 @@ impl Url {
                         .collect(),
                 )
             }
+        }
+    }
+}
+
+impl From<&Url> for Link {
+    fn from(url: &Url) -> Self {
+        Self {
+            url_id: url.id,
+            short_code: url.short_code.clone(),
+            original_url: url.original_url.clone(),
         }
     }
 }
@@ -167,7 +186,7 @@ pub struct UrlFilter {
     pub short_code: Option<String>,
 }
 
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Event {
     pub id: EventId,
     pub url_id: Option<UrlId>,
@@ -212,17 +231,24 @@ impl NewEvent {
         Self::about(url, EventType::known(Self::DELETED), now, details)
     }
 
-    /// A `click` on `url`'s short code.
-    pub fn click(url: &Url, now: NaiveDateTime, context: &crate::ClickContext) -> Self {
+    /// A `click` through `link`. Its `user_id` is left to the repository, which
+    /// MUST attribute the click to the URL's owner at the time it writes it.
+    pub fn click(link: &Link, now: NaiveDateTime, context: &crate::ClickContext) -> Self {
         let mut details = Details::new();
-        details.insert("short_code".into(), url.short_code.clone().into());
+        details.insert("short_code".into(), link.short_code.clone().into());
         if let Some(referrer) = &context.referrer {
             details.insert("referrer".into(), referrer.clone().into());
         }
         if let Some(user_agent) = &context.user_agent {
             details.insert("user_agent".into(), user_agent.clone().into());
         }
-        Self::about(url, EventType::known(Self::CLICK), now, details)
+        Self {
+            url_id: Some(link.url_id),
+            user_id: None,
+            event_type: EventType::known(Self::CLICK),
+            timestamp: now,
+            details,
+        }
     }
 }
 
@@ -278,7 +304,7 @@ impl Default for Page {
 }
 
 /// One page of a list and the size of the whole list.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Listing<T> {
     pub items: Vec<T>,
     pub total: u64,

@@ -112,17 +112,24 @@ pub trait EventRepository: Send + Sync + 'static {
         page: Page,
     ) -> impl Future<Output = Result<Listing<Event>>> + Send;
 
-    /// Records a click on a URL that was just resolved. It MUST return only once the
-    /// click is durable (listed by [`Self::list_events`]); an adapter MAY batch
-    /// concurrent clicks into one write to get there.
+    /// Records a click on a URL that was just resolved, attributed to the URL's
+    /// owner at the time of writing (the click's own `user_id` is ignored). `Ok`
+    /// MUST mean the click is durable (listed by [`Self::list_events`]); an adapter
+    /// MAY batch concurrent clicks into one write to get there. When the store is
+    /// unreachable it MAY keep the click in a bounded buffer for later and return
+    /// [`Error::Unavailable`].
     fn record_click(&self, click: NewEvent) -> impl Future<Output = Result<()>> + Send;
+
+    /// Returns once every click recorded before the call is durable, or fails when
+    /// some could not be written (graceful shutdown calls this last).
+    fn flush_clicks(&self) -> impl Future<Output = Result<()>> + Send;
 
     /// Click count and latest click of a URL (zero and `None` when it has none).
     fn url_stats(&self, url_id: UrlId) -> impl Future<Output = Result<UrlStats>> + Send;
 }
 
-/// Everything the use cases need from a store of record.
-pub trait Store: UserRepository + UrlRepository + EventRepository {
+/// Everything the use cases need from a store of record. Clones share the store.
+pub trait Store: UserRepository + UrlRepository + EventRepository + Clone {
     /// `Ok` while the store can serve requests.
     fn ping(&self) -> impl Future<Output = Result<()>> + Send;
 }

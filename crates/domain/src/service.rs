@@ -1,11 +1,18 @@
 //! The use cases, written once over the ports.
 
-use std::sync::Arc;
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
 
+use futures_util::FutureExt;
+use futures_util::future::{BoxFuture, Shared};
+
+use crate::cache::{
+    Cache, CacheOutcome, CacheStats, CacheTtls, Cached, Namespace, NoStats, NullCache,
+};
 use crate::import::{ImportReport, ImportRow};
 use crate::ports::{Clock, CodeGenerator, RandomCodes, Result, Store, SystemClock};
 use crate::{
-    Details, Email, Error, Event, EventFilter, EventId, EventType, Listing, NewEvent, NewUrl,
+    Details, Email, Error, Event, EventFilter, EventId, EventType, Link, Listing, NewEvent, NewUrl,
     NewUser, Page, ShortCode, TargetUrl, Title, Url, UrlFilter, UrlId, UrlPatch, UrlStats, User,
     UserFilter, UserId, UserPatch, Username,
 };
@@ -14,6 +21,9 @@ use crate::{
 /// codes a single collision is already rare; eight in a row means the space is
 /// nearly full, which is an operator's problem, not a client's.
 const CODE_ATTEMPTS: usize = 8;
+
+/// The cached form of a code that does not redirect.
+const NO_LINK: &str = "";
 
 /// Who followed a link, as the request told us. Values are capped in length so a
 /// client cannot grow the events table with huge headers.
@@ -51,28 +61,67 @@ pub struct CreateEvent {
     pub details: Details,
 }
 
-/// The shortener's use cases over a store of record.
+/// A followed link: where to send the visitor, and whether its click was written.
+#[derive(Debug)]
+pub struct Followed {
+    pub link: Cached<Link>,
+    /// Why the click is not durable yet (the store is down: it is buffered, or
+    /// dropped once the buffer is full). The redirect is served regardless.
+    pub click_error: Option<Error>,
+}
+
+type LinkLookup = Shared<BoxFuture<'static, Result<Option<Link>>>>;
+
+/// The shortener's use cases over a store of record and a cache.
 pub struct Shortener<S> {
     store: S,
+    cache: Arc<dyn Cache>,
     clock: Arc<dyn Clock>,
     codes: Arc<dyn CodeGenerator>,
+    stats: Arc<dyn CacheStats>,
+    ttls: CacheTtls,
+    /// Store lookups of codes under way, so concurrent misses of one code share one
+    /// query (single flight) instead of stampeding the database.
+    lookups: Arc<Mutex<HashMap<String, LinkLookup>>>,
 }
 
 impl<S> std::fmt::Debug for Shortener<S> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Shortener").finish_non_exhaustive()
+        f.debug_struct("Shortener").field("ttls", &self.ttls).finish_non_exhaustive()
     }
 }
 
 impl<S: Store> Shortener<S> {
-    /// The use cases over `store`, with the system clock and CSPRNG codes.
+    /// The use cases over `store` without a cache, with the system clock and
+    /// CSPRNG codes.
     pub fn new(store: S) -> Self {
-        Self::with_parts(store, Arc::new(SystemClock), Arc::new(RandomCodes))
+        Self::with_cache(store, Arc::new(NullCache))
     }
 
-    /// The use cases with a chosen clock and code source (tests pin them).
-    pub fn with_parts(store: S, clock: Arc<dyn Clock>, codes: Arc<dyn CodeGenerator>) -> Self {
-        Self { store, clock, codes }
+    /// The use cases over `store`, reading through `cache`.
+    pub fn with_cache(store: S, cache: Arc<dyn Cache>) -> Self {
+        Self {
+            store,
+            cache,
+            clock: Arc::new(SystemClock),
+            codes: Arc::new(RandomCodes),
+            stats: Arc::new(NoStats),
+            ttls: CacheTtls::default(),
+            lookups: Arc::default(),
+        }
+    }
+
+    pub fn ttls(self, ttls: CacheTtls) -> Self {
+        Self { ttls, ..self }
+    }
+
+    pub fn stats(self, stats: Arc<dyn CacheStats>) -> Self {
+        Self { stats, ..self }
+    }
+
+    /// A chosen clock and code source (tests pin them).
+    pub fn clock_and_codes(self, clock: Arc<dyn Clock>, codes: Arc<dyn CodeGenerator>) -> Self {
+        Self { clock, codes, ..self }
     }
 
     pub fn store(&self) -> &S {
@@ -84,25 +133,43 @@ impl<S: Store> Shortener<S> {
         self.store.ping().await
     }
 
+    /// `Ok` while the cache answers (always, without one).
+    pub async fn check_cache(&self) -> std::result::Result<(), crate::cache::CacheError> {
+        self.cache.ping().await
+    }
+
     pub async fn create_user(&self, username: Username, email: Email) -> Result<User> {
         let user = NewUser { username, email, created_at: self.clock.now() };
-        self.store.create_user(user).await
+        let user = self.store.create_user(user).await?;
+        self.invalidate(Vec::new(), &[Namespace::Users]).await;
+        Ok(user)
     }
 
     pub async fn get_user(&self, id: UserId) -> Result<User> {
         self.store.get_user(id).await?.ok_or(Error::UserNotFound)
     }
 
-    pub async fn list_users(&self, filter: &UserFilter, page: Page) -> Result<Listing<User>> {
-        self.store.list_users(filter, page).await
+    pub async fn list_users(
+        &self,
+        filter: &UserFilter,
+        page: Page,
+    ) -> Result<Cached<Listing<User>>> {
+        let key =
+            format!("{:?}|{:?}|{}|{}", filter.username, filter.email, page.number(), page.size());
+        self.cached_list(Namespace::Users, key, || self.store.list_users(filter, page)).await
     }
 
     pub async fn update_user(&self, id: UserId, patch: UserPatch) -> Result<User> {
-        self.store.update_user(id, patch).await
+        let user = self.store.update_user(id, patch).await?;
+        self.invalidate(Vec::new(), &[Namespace::Users]).await;
+        Ok(user)
     }
 
+    /// Deletes a user; its URLs and events lose their owner, so their lists change.
     pub async fn delete_user(&self, id: UserId) -> Result<()> {
-        self.store.delete_user(id).await
+        self.store.delete_user(id).await?;
+        self.invalidate(Vec::new(), &[Namespace::Users, Namespace::Urls, Namespace::Events]).await;
+        Ok(())
     }
 
     /// Validates and imports one batch of rows, adding the outcome to `report`.
@@ -122,6 +189,7 @@ impl<S: Store> Shortener<S> {
         }
         let valid = batch.len() as u64;
         let rejections = self.store.import_users(batch).await?;
+        self.invalidate(Vec::new(), &[Namespace::Users]).await;
         report.accept(valid - rejections.len() as u64);
         rejections.into_iter().for_each(|rejection| report.reject(rejection));
         Ok(())
@@ -132,7 +200,7 @@ impl<S: Store> Shortener<S> {
     pub async fn create_url(&self, request: CreateUrl) -> Result<Url> {
         let custom = request.short_code.is_some();
         let mut code = request.short_code.unwrap_or_else(|| self.codes.generate());
-        for _ in 1..CODE_ATTEMPTS {
+        for _ in 0..CODE_ATTEMPTS {
             let url = NewUrl {
                 user_id: request.user_id,
                 short_code: code,
@@ -142,7 +210,12 @@ impl<S: Store> Shortener<S> {
             };
             match self.store.create_url(url).await {
                 Err(Error::DuplicateShortCode) if !custom => code = self.codes.generate(),
-                outcome => return outcome,
+                outcome => {
+                    let url = outcome?;
+                    // The code may have been looked up (and cached as missing) before.
+                    self.invalidate_url(&url).await;
+                    return Ok(url);
+                }
             }
         }
         Err(Error::Internal(format!("no free short code after {CODE_ATTEMPTS} attempts")))
@@ -152,37 +225,64 @@ impl<S: Store> Shortener<S> {
         self.store.get_url(id).await?.ok_or(Error::UrlNotFound)
     }
 
-    pub async fn list_urls(&self, filter: &UrlFilter, page: Page) -> Result<Listing<Url>> {
-        self.store.list_urls(filter, page).await
+    pub async fn list_urls(&self, filter: &UrlFilter, page: Page) -> Result<Cached<Listing<Url>>> {
+        let key = format!(
+            "{:?}|{:?}|{:?}|{}|{}",
+            filter.user_id,
+            filter.is_active,
+            filter.short_code,
+            page.number(),
+            page.size()
+        );
+        self.cached_list(Namespace::Urls, key, || self.store.list_urls(filter, page)).await
     }
 
+    /// Updates a URL; its cached redirect is gone before this returns, so no replica
+    /// serves the old target or a deactivated code afterwards.
     pub async fn update_url(&self, id: UrlId, patch: UrlPatch) -> Result<Url> {
-        self.store.update_url(id, patch, self.clock.now()).await
+        let url = self.store.update_url(id, patch, self.clock.now()).await?;
+        self.invalidate_url(&url).await;
+        Ok(url)
     }
 
     pub async fn delete_url(&self, id: UrlId) -> Result<()> {
-        self.store.delete_url(id, self.clock.now()).await.map(drop)
+        let url = self.store.delete_url(id, self.clock.now()).await?;
+        self.invalidate_url(&url).await;
+        Ok(())
     }
 
-    /// The active URL behind `code`; inactive, deleted and unknown codes are all
-    /// [`Error::UrlNotFound`].
-    pub async fn resolve(&self, code: &str) -> Result<Url> {
-        // A path that cannot be a code never costs a store lookup.
+    /// The active URL behind `code`, through the cache; inactive, deleted and
+    /// unknown codes are all [`Error::UrlNotFound`] (and cached as such, briefly).
+    pub async fn resolve(&self, code: &str) -> Result<Cached<Link>> {
+        // A path that cannot be a code never costs a lookup.
         if ShortCode::parse(code).is_err() {
             return Err(Error::UrlNotFound);
         }
-        match self.store.find_url_by_code(code).await? {
-            Some(url) if url.is_active => Ok(url),
-            _ => Err(Error::UrlNotFound),
-        }
+        let key = link_key(code);
+        let (outcome, generation) = match self.cache_get(&key, Namespace::Urls).await {
+            Lookup::Found(entry) => {
+                self.stats.lookup(CacheOutcome::Hit);
+                return match serde_json::from_str::<Link>(&entry) {
+                    Ok(link) => Ok(Cached { value: link, outcome: CacheOutcome::Hit }),
+                    Err(_) if entry == NO_LINK => Err(Error::UrlNotFound),
+                    Err(e) => Err(Error::Internal(format!("unreadable cache entry: {e}"))),
+                };
+            }
+            Lookup::Missing(generation) => (CacheOutcome::Miss, Some(generation)),
+            Lookup::Bypassed => (CacheOutcome::Bypass, None),
+        };
+        self.stats.lookup(outcome);
+        let link = self.load_link(code, key, generation).await?;
+        link.map(|value| Cached { value, outcome }).ok_or(Error::UrlNotFound)
     }
 
-    /// Resolves `code` and records exactly one click on it; the click is durable
-    /// when this returns.
-    pub async fn follow(&self, code: &str, context: &ClickContext) -> Result<Url> {
-        let url = self.resolve(code).await?;
-        self.store.record_click(NewEvent::click(&url, self.clock.now(), context)).await?;
-        Ok(url)
+    /// Resolves `code` and records exactly one click on it. When this returns the
+    /// click is durable, unless [`Followed::click_error`] says why not.
+    pub async fn follow(&self, code: &str, context: &ClickContext) -> Result<Followed> {
+        let link = self.resolve(code).await?;
+        let click = NewEvent::click(&link.value, self.clock.now(), context);
+        let click_error = self.store.record_click(click).await.err();
+        Ok(Followed { link, click_error })
     }
 
     pub async fn url_stats(&self, id: UrlId) -> Result<(Url, UrlStats)> {
@@ -206,14 +306,187 @@ impl<S: Store> Shortener<S> {
             timestamp: self.clock.now(),
             details: request.details,
         };
-        self.store.create_event(event).await
+        let event = self.store.create_event(event).await?;
+        self.invalidate(Vec::new(), &[Namespace::Events]).await;
+        Ok(event)
     }
 
     pub async fn get_event(&self, id: EventId) -> Result<Event> {
         self.store.get_event(id).await?.ok_or(Error::EventNotFound)
     }
 
-    pub async fn list_events(&self, filter: &EventFilter, page: Page) -> Result<Listing<Event>> {
-        self.store.list_events(filter, page).await
+    /// Events matching `filter`. Pages are cached only when the filter rules out
+    /// clicks: every redirect appends one, so any page that may hold clicks would
+    /// need an invalidation per redirect, a cost on the hot path that the rare
+    /// reads of such pages do not repay.
+    pub async fn list_events(
+        &self,
+        filter: &EventFilter,
+        page: Page,
+    ) -> Result<Cached<Listing<Event>>> {
+        let without_clicks = filter.event_type.as_deref().is_some_and(|t| t != NewEvent::CLICK);
+        if !without_clicks {
+            let listing = self.store.list_events(filter, page).await?;
+            return Ok(Cached { value: listing, outcome: CacheOutcome::Bypass });
+        }
+        let key = format!(
+            "{:?}|{:?}|{:?}|{}|{}",
+            filter.url_id,
+            filter.user_id,
+            filter.event_type,
+            page.number(),
+            page.size()
+        );
+        self.cached_list(Namespace::Events, key, || self.store.list_events(filter, page)).await
     }
+
+    /// Writes clicks still buffered; graceful shutdown calls this last.
+    pub async fn flush_clicks(&self) -> Result<()> {
+        self.store.flush_clicks().await
+    }
+
+    /// Reads through the cache: a page is stored under its namespace's current
+    /// generation, so one bump makes every stored page of that list unreachable.
+    async fn cached_list<T, F>(
+        &self,
+        namespace: Namespace,
+        query: String,
+        load: impl FnOnce() -> F,
+    ) -> Result<Cached<Listing<T>>>
+    where
+        T: serde::Serialize + serde::de::DeserializeOwned,
+        F: Future<Output = Result<Listing<T>>>,
+    {
+        let generation = match self.cache_generation(namespace).await {
+            Some(generation) => generation,
+            None => {
+                self.stats.lookup(CacheOutcome::Bypass);
+                return Ok(Cached { value: load().await?, outcome: CacheOutcome::Bypass });
+            }
+        };
+        let key = format!("list:{}:{generation}:{query}", namespace.as_str());
+        let outcome = match self.cache_get(&key, namespace).await {
+            Lookup::Found(entry) => match serde_json::from_str(&entry) {
+                Ok(listing) => {
+                    self.stats.lookup(CacheOutcome::Hit);
+                    return Ok(Cached { value: listing, outcome: CacheOutcome::Hit });
+                }
+                Err(_) => CacheOutcome::Miss,
+            },
+            Lookup::Missing(_) => CacheOutcome::Miss,
+            Lookup::Bypassed => CacheOutcome::Bypass,
+        };
+        self.stats.lookup(outcome);
+        let listing = load().await?;
+        if outcome == CacheOutcome::Miss
+            && let Ok(entry) = serde_json::to_string(&listing)
+        {
+            self.cache_fill(&key, &entry, self.ttls.list, namespace, generation).await;
+        }
+        Ok(Cached { value: listing, outcome })
+    }
+
+    /// Looks a code up in the store, one query for all concurrent callers, and
+    /// caches the answer (unless a write invalidated it meanwhile).
+    async fn load_link(
+        &self,
+        code: &str,
+        key: String,
+        generation: Option<u64>,
+    ) -> Result<Option<Link>> {
+        let lookup = {
+            let mut lookups = self.lookups.lock().unwrap_or_else(|e| e.into_inner());
+            let lookup = lookups.entry(code.to_owned()).or_insert_with(|| {
+                let (store, cache, stats) =
+                    (self.store.clone(), self.cache.clone(), self.stats.clone());
+                let (code, ttls) = (code.to_owned(), self.ttls);
+                async move {
+                    let url = store.find_url_by_code(&code).await?;
+                    let link = url.filter(|url| url.is_active).map(|url| Link::from(&url));
+                    if let Some(generation) = generation {
+                        let (entry, ttl) = match &link {
+                            Some(link) => {
+                                (serde_json::to_string(link).unwrap_or_default(), ttls.link)
+                            }
+                            None => (NO_LINK.to_owned(), ttls.missing_link),
+                        };
+                        if cache.fill(&key, &entry, ttl, Namespace::Urls, generation).await.is_err()
+                        {
+                            stats.error();
+                        }
+                    }
+                    Ok(link)
+                }
+                .boxed()
+                .shared()
+            });
+            lookup.clone()
+        };
+        let result = lookup.clone().await;
+        let mut lookups = self.lookups.lock().unwrap_or_else(|e| e.into_inner());
+        if lookups.get(code).is_some_and(|current| current.ptr_eq(&lookup)) {
+            lookups.remove(code);
+        }
+        result
+    }
+
+    async fn invalidate_url(&self, url: &Url) {
+        self.invalidate(vec![link_key(&url.short_code)], &[Namespace::Urls, Namespace::Events])
+            .await;
+    }
+
+    /// Drops cached state a write made stale, before the write is answered. A
+    /// failure is counted and otherwise ignored: the write is committed, and the
+    /// entries' TTLs bound how long a cache that missed the invalidation (and kept
+    /// its data) can serve them.
+    async fn invalidate(&self, keys: Vec<String>, namespaces: &[Namespace]) {
+        if self.cache.is_enabled() && self.cache.invalidate(&keys, namespaces).await.is_err() {
+            self.stats.error();
+        }
+    }
+
+    async fn cache_get(&self, key: &str, namespace: Namespace) -> Lookup {
+        if !self.cache.is_enabled() {
+            return Lookup::Bypassed;
+        }
+        match self.cache.get(key, namespace).await {
+            Ok((Some(entry), _)) => Lookup::Found(entry),
+            Ok((None, generation)) => Lookup::Missing(generation),
+            Err(_) => {
+                self.stats.error();
+                Lookup::Bypassed
+            }
+        }
+    }
+
+    async fn cache_generation(&self, namespace: Namespace) -> Option<u64> {
+        if !self.cache.is_enabled() {
+            return None;
+        }
+        self.cache.generation(namespace).await.inspect_err(|_| self.stats.error()).ok()
+    }
+
+    async fn cache_fill(
+        &self,
+        key: &str,
+        value: &str,
+        ttl: std::time::Duration,
+        ns: Namespace,
+        generation: u64,
+    ) {
+        if self.cache.fill(key, value, ttl, ns, generation).await.is_err() {
+            self.stats.error();
+        }
+    }
+}
+
+/// What the cache said about a key.
+enum Lookup {
+    Found(String),
+    Missing(u64),
+    Bypassed,
+}
+
+fn link_key(code: &str) -> String {
+    format!("link:{code}")
 }

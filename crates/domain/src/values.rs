@@ -213,11 +213,35 @@ impl Title {
         if raw.chars().count() > Self::MAX_CHARS {
             return Err(format!("must be at most {} characters", Self::MAX_CHARS));
         }
+        if raw.contains('\0') {
+            return Err("must not contain NUL characters".into());
+        }
         Ok(Self(raw.to_owned()))
     }
 
     pub fn as_str(&self) -> &str {
         &self.0
+    }
+}
+
+/// Checks an event's `details`: any JSON object whose keys and strings hold no
+/// NUL character (U+0000, which no text column or JSON document of the store can
+/// hold).
+pub fn check_details(details: &crate::Details) -> Result<(), Refusal> {
+    fn holds_nul(value: &serde_json::Value) -> bool {
+        match value {
+            serde_json::Value::String(text) => text.contains('\0'),
+            serde_json::Value::Array(items) => items.iter().any(holds_nul),
+            serde_json::Value::Object(map) => {
+                map.iter().any(|(k, v)| k.contains('\0') || holds_nul(v))
+            }
+            _ => false,
+        }
+    }
+    if details.iter().any(|(key, value)| key.contains('\0') || holds_nul(value)) {
+        Err("must not contain NUL characters (U+0000)".into())
+    } else {
+        Ok(())
     }
 }
 
@@ -234,6 +258,9 @@ impl EventType {
         }
         if raw.chars().count() > Self::MAX_CHARS {
             return Err(format!("must be at most {} characters", Self::MAX_CHARS));
+        }
+        if raw.chars().any(char::is_control) {
+            return Err("must not contain control characters".into());
         }
         Ok(Self(raw.to_owned()))
     }

@@ -80,7 +80,13 @@ impl<'a> Fields<'a> {
     /// A JSON object, when present and not `null`.
     pub fn optional_object(&mut self, name: &str) -> Option<Details> {
         let value = self.body.get(name).filter(|v| !v.is_null())?;
-        value.as_object().cloned().or_else(|| self.refuse(name, "must be a JSON object"))
+        let Some(object) = value.as_object() else {
+            return self.refuse(name, "must be a JSON object");
+        };
+        match domain::check_details(object) {
+            Ok(()) => Some(object.clone()),
+            Err(why) => self.refuse(name, why),
+        }
     }
 
     /// `Ok` when every field read so far was acceptable, a 422 naming them otherwise.

@@ -3,6 +3,7 @@
 //! to a JSON error body. It knows HTTP and JSON, and nothing of SQL or Redis: it
 //! drives the domain's [`Shortener`] over whatever [`Store`] it is given.
 
+mod cache_metrics;
 mod dto;
 mod error;
 mod extract;
@@ -23,6 +24,7 @@ use domain::Shortener;
 use domain::ports::Store;
 use slog::warn;
 
+pub use cache_metrics::CacheMetrics;
 pub use error::ApiError;
 use routes::{bulk, events, health, metrics, redirect, urls, users};
 pub use telemetry::{Drill, Telemetry};

@@ -3,10 +3,15 @@
 use std::net::TcpListener;
 
 use actix_web::dev::{Server, ServerHandle};
+use std::sync::Arc;
+use std::time::Duration;
+
+use cache_redis::RedisCache;
 use domain::Shortener;
-use domain::ports::Store;
+use domain::cache::{Cache, NullCache};
+use domain::ports::{EventRepository, Store};
 use http::{HttpSettings, Telemetry};
-use slog::{Logger, info};
+use slog::{Logger, info, warn};
 use store_memory::MemoryStore;
 use store_postgres::{PgConfig, PgStore, run_migrations};
 
@@ -24,6 +29,8 @@ pub enum StartupError {
     Migrate(#[from] store_postgres::MigrationError),
     #[error("cannot serve: {0}")]
     Io(#[from] std::io::Error),
+    #[error("unusable cache configuration: {0}")]
+    Cache(String),
     #[error("cannot register the metrics: {0}")]
     Metrics(#[from] prometheus::Error),
 }
@@ -54,6 +61,33 @@ impl StoreChoice {
             Self::Postgres(_) => "postgres",
         }
     }
+
+    async fn flush_clicks(&self) -> domain::ports::Result<()> {
+        match self {
+            Self::Memory(store) => store.flush_clicks().await,
+            Self::Postgres(store) => store.flush_clicks().await,
+        }
+    }
+}
+
+/// The cache the configuration names: Redis when `REDIS_URL` is set, none
+/// otherwise. A Redis that is down at start-up is not fatal: requests go to the
+/// database until it answers.
+pub async fn cache_from_config(
+    config: &ServeConfig,
+    logger: &Logger,
+) -> Result<Arc<dyn Cache>, StartupError> {
+    let Some(redis) = config.redis() else {
+        info!(logger, "no cache (REDIS_URL is not set)");
+        return Ok(Arc::new(NullCache));
+    };
+    let cache = RedisCache::connect(&redis).map_err(|e| StartupError::Cache(e.0))?;
+    if cache.wait_until_connected(Duration::from_secs(1)).await {
+        info!(logger, "cache connected"; "prefix" => &redis.prefix);
+    } else {
+        warn!(logger, "cache unreachable at start-up; serving from the database until it answers");
+    }
+    Ok(Arc::new(cache))
 }
 
 /// Runs the embedded migrations (safe when replicas start together) and logs them.
@@ -68,6 +102,9 @@ pub async fn migrate(postgres: &PgConfig, logger: &Logger) -> Result<(), Startup
 pub struct Application {
     port: u16,
     server: Server,
+    /// Kept to flush buffered clicks once the server has stopped.
+    store: StoreChoice,
+    logger: Logger,
 }
 
 impl std::fmt::Debug for Application {
@@ -82,6 +119,7 @@ impl Application {
     pub fn build(
         config: &ServeConfig,
         store: StoreChoice,
+        cache: Arc<dyn Cache>,
         logger: &Logger,
     ) -> Result<Self, StartupError> {
         let listener = TcpListener::bind(&config.bind)?;
@@ -101,11 +139,16 @@ impl Application {
         };
         let registry = metrics::replica_registry(&config.replica_name, pool)?;
         let telemetry = Telemetry::new(logger.clone(), registry)?;
-        let server = match store {
-            StoreChoice::Memory(store) => serve(store, &settings, telemetry, listener)?,
-            StoreChoice::Postgres(store) => serve(store, &settings, telemetry, listener)?,
+        let ttls = config.cache_ttls();
+        let server = match store.clone() {
+            StoreChoice::Memory(store) => {
+                http::server(shortener(store, cache, ttls), &settings, telemetry, listener)?
+            }
+            StoreChoice::Postgres(store) => {
+                http::server(shortener(store, cache, ttls), &settings, telemetry, listener)?
+            }
         };
-        Ok(Self { port, server })
+        Ok(Self { port, server, store, logger: logger.clone() })
     }
 
     pub fn port(&self) -> u16 {
@@ -118,16 +161,22 @@ impl Application {
     }
 
     /// Serves until SIGTERM/SIGINT or [`ServerHandle::stop`], then drains.
+    /// Serves until SIGTERM/SIGINT or [`ServerHandle::stop`], lets in-flight
+    /// requests finish, then writes the clicks still buffered.
     pub async fn run_until_stopped(self) -> std::io::Result<()> {
-        self.server.await
+        self.server.await?;
+        match self.store.flush_clicks().await {
+            Ok(()) => info!(self.logger, "clicks flushed"),
+            Err(e) => warn!(self.logger, "clicks left unwritten at shutdown"; "error" => %e),
+        }
+        Ok(())
     }
 }
 
-fn serve<S: Store>(
+fn shortener<S: Store>(
     store: S,
-    settings: &HttpSettings,
-    telemetry: Telemetry,
-    listener: TcpListener,
-) -> std::io::Result<Server> {
-    http::server(Shortener::new(store), settings, telemetry, listener)
+    cache: Arc<dyn Cache>,
+    ttls: domain::cache::CacheTtls,
+) -> Shortener<S> {
+    Shortener::with_cache(store, cache).ttls(ttls).stats(Arc::new(http::CacheMetrics))
 }

@@ -19,7 +19,8 @@ pub enum CommandError {
 /// `shortener serve`: serve until SIGTERM, then drain.
 pub async fn serve(config: &ServeConfig, logger: &Logger) -> Result<(), CommandError> {
     let store = StoreChoice::from_config(config, logger).await?;
-    let app = Application::build(config, store, logger)?;
+    let cache = application::cache_from_config(config, logger).await?;
+    let app = Application::build(config, store, cache, logger)?;
     app.run_until_stopped().await.map_err(StartupError::from)?;
     info!(logger, "stopped");
     Ok(())

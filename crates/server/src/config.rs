@@ -4,7 +4,9 @@
 use std::path::PathBuf;
 use std::time::Duration;
 
+use cache_redis::RedisConfig;
 use clap::{Args, Parser, Subcommand};
+use domain::cache::CacheTtls;
 use http::Drill;
 use store_postgres::PgConfig;
 
@@ -78,6 +80,34 @@ pub struct ServeConfig {
     #[arg(long, env = "RUN_MIGRATIONS", default_value_t = true, action = clap::ArgAction::Set)]
     pub run_migrations: bool,
 
+    /// Redis URL for the cache; unset means no cache.
+    #[arg(long, env = "REDIS_URL", hide_env_values = true)]
+    pub redis_url: Option<String>,
+
+    /// Prefix of every cache key (several deployments may share a Redis).
+    #[arg(long, env = "CACHE_PREFIX", default_value = "shortener:")]
+    pub cache_prefix: String,
+
+    /// Milliseconds a cache call may take before the request uses the database.
+    #[arg(long, env = "CACHE_TIMEOUT_MS", default_value_t = 50)]
+    pub cache_timeout_ms: u64,
+
+    /// Seconds a code that redirects stays cached.
+    #[arg(long, env = "CACHE_LINK_TTL_SECS", default_value_t = 60)]
+    pub cache_link_ttl_secs: u64,
+
+    /// Seconds an unknown or inactive code stays cached as such.
+    #[arg(long, env = "CACHE_MISSING_TTL_SECS", default_value_t = 5)]
+    pub cache_missing_ttl_secs: u64,
+
+    /// Seconds a page of a list stays cached.
+    #[arg(long, env = "CACHE_LIST_TTL_SECS", default_value_t = 30)]
+    pub cache_list_ttl_secs: u64,
+
+    /// Most clicks held in memory while PostgreSQL cannot take them.
+    #[arg(long, env = "CLICK_BUFFER_MAX", default_value_t = 100_000)]
+    pub click_buffer_max: usize,
+
     /// HTTP worker threads (default: one per core).
     #[arg(long, env = "WORKERS")]
     pub workers: Option<usize>,
@@ -142,7 +172,26 @@ impl ServeConfig {
         config.max_size = self.db_pool_max_size;
         config.wait_timeout = Duration::from_millis(self.db_pool_wait_timeout_ms);
         config.connect_timeout = Duration::from_millis(self.db_connect_timeout_ms);
+        config.click_buffer = self.click_buffer_max;
         Some(config)
+    }
+
+    /// The Redis settings, when a cache is configured.
+    pub fn redis(&self) -> Option<RedisConfig> {
+        let url = self.redis_url.as_deref().filter(|url| !url.trim().is_empty())?;
+        Some(RedisConfig {
+            prefix: self.cache_prefix.clone(),
+            timeout: Duration::from_millis(self.cache_timeout_ms),
+            ..RedisConfig::new(url)
+        })
+    }
+
+    pub fn cache_ttls(&self) -> CacheTtls {
+        CacheTtls {
+            link: Duration::from_secs(self.cache_link_ttl_secs),
+            missing_link: Duration::from_secs(self.cache_missing_ttl_secs),
+            list: Duration::from_secs(self.cache_list_ttl_secs),
+        }
     }
 }
 

@@ -9,4 +9,4 @@ pub mod config;
 mod metrics;
 pub mod telemetry;
 
-pub use application::{Application, StartupError, StoreChoice};
+pub use application::{Application, StartupError, StoreChoice, cache_from_config};

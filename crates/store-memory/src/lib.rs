@@ -289,8 +289,15 @@ impl EventRepository for MemoryStore {
         Ok(page_of(matching.cloned(), page))
     }
 
-    async fn record_click(&self, click: NewEvent) -> Result<()> {
-        self.tables().push_event(click);
+    async fn record_click(&self, mut click: NewEvent) -> Result<()> {
+        let mut tables = self.tables();
+        click.user_id =
+            click.url_id.and_then(|id| tables.urls.get(&id)).and_then(|s| s.url.user_id);
+        tables.push_event(click);
+        Ok(())
+    }
+
+    async fn flush_clicks(&self) -> Result<()> {
         Ok(())
     }
 

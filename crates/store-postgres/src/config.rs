@@ -18,6 +18,8 @@ pub struct PgConfig {
     pub wait_timeout: Duration,
     /// Longest check of an idle connection before it is handed out again.
     pub recycle_timeout: Duration,
+    /// Most clicks held in memory while the database cannot take them.
+    pub click_buffer: usize,
 }
 
 impl PgConfig {
@@ -25,6 +27,7 @@ impl PgConfig {
     pub const DEFAULT_CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
     pub const DEFAULT_WAIT_TIMEOUT: Duration = Duration::from_secs(2);
     pub const DEFAULT_RECYCLE_TIMEOUT: Duration = Duration::from_secs(2);
+    pub const DEFAULT_CLICK_BUFFER: usize = 100_000;
 
     /// Settings for `database_url` with the default pool size and time-outs.
     pub fn new(database_url: impl Into<String>) -> Self {
@@ -34,6 +37,7 @@ impl PgConfig {
             connect_timeout: Self::DEFAULT_CONNECT_TIMEOUT,
             wait_timeout: Self::DEFAULT_WAIT_TIMEOUT,
             recycle_timeout: Self::DEFAULT_RECYCLE_TIMEOUT,
+            click_buffer: Self::DEFAULT_CLICK_BUFFER,
         }
     }
 
@@ -66,6 +70,7 @@ impl fmt::Debug for PgConfig {
             .field("connect_timeout", &self.connect_timeout)
             .field("wait_timeout", &self.wait_timeout)
             .field("recycle_timeout", &self.recycle_timeout)
+            .field("click_buffer", &self.click_buffer)
             .finish()
     }
 }

@@ -64,6 +64,11 @@ pub(crate) fn database_error(error: DieselError) -> Error {
                     DatabaseErrorKind::UnableToSendCommand | DatabaseErrorKind::ClosedConnection,
                     _,
                 ) => Error::Unavailable(format!("database connection lost: {}", info.message())),
+                // The server is stopping or starting (SQLSTATE 57P01, 57P03): diesel
+                // does not expose the code, so its messages are recognised instead.
+                _ if is_server_unavailable(info.message()) => {
+                    Error::Unavailable(format!("database unavailable: {}", info.message()))
+                }
                 _ => Error::Internal(format!("database: {}", info.message())),
             }
         }
@@ -95,4 +100,15 @@ pub(crate) fn pool_error(error: PoolError) -> Error {
             Error::Internal("the database pool has no runtime for its time-outs".into())
         }
     }
+}
+
+/// Messages PostgreSQL sends when it is shutting down or not yet accepting queries.
+fn is_server_unavailable(message: &str) -> bool {
+    const PHRASES: &[&str] = &[
+        "terminating connection due to administrator command",
+        "the database system is shutting down",
+        "the database system is starting up",
+        "the database system is in recovery mode",
+    ];
+    PHRASES.iter().any(|phrase| message.contains(phrase))
 }

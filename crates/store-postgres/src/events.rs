@@ -9,7 +9,7 @@ use domain::ports::{EventRepository, Result};
 use domain::{Error, Event, EventFilter, EventId, Listing, NewEvent, Page, UrlId, UrlStats};
 
 use crate::error::database_error;
-use crate::rows::{EventRow, NewEventRow, limit_offset, refuse_nul, refuse_nul_in_details};
+use crate::rows::{EventRow, NewEventRow, limit_offset};
 use crate::schema::{events, users};
 use crate::store::PgStore;
 
@@ -29,8 +29,6 @@ fn matching(filter: &EventFilter) -> events::BoxedQuery<'_, Pg> {
 
 impl EventRepository for PgStore {
     async fn create_event(&self, event: NewEvent) -> Result<Event> {
-        refuse_nul("event_type", event.event_type.as_str())?;
-        refuse_nul_in_details(&event.details)?;
         let row = NewEventRow::from(event);
         let (url_id, user_id) = (row.url_id, row.user_id);
         let mut conn = self.connection().await?;
@@ -110,7 +108,11 @@ impl EventRepository for PgStore {
     }
 
     async fn record_click(&self, click: NewEvent) -> Result<()> {
-        crate::clicks::record(self, click).await
+        self.clicks().record(click).await
+    }
+
+    async fn flush_clicks(&self) -> Result<()> {
+        self.clicks().flush().await
     }
 
     async fn url_stats(&self, url_id: UrlId) -> Result<UrlStats> {

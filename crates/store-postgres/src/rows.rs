@@ -154,31 +154,3 @@ pub(crate) fn limit_offset(page: domain::Page) -> (i64, i64) {
     let offset = i64::try_from(page.offset()).unwrap_or(i64::MAX);
     (i64::from(page.size()), offset)
 }
-
-/// PostgreSQL text and JSONB cannot hold U+0000, which the domain's `Title`,
-/// `EventType` and event details let through. Refusing it here as the field's
-/// validation error beats a driver error surfacing as a 500.
-pub(crate) fn refuse_nul(field: &str, text: &str) -> Result<(), Error> {
-    if text.contains('\0') { Err(Error::invalid(field, NUL_REFUSAL)) } else { Ok(()) }
-}
-
-/// [`refuse_nul`] for every key and string inside event details.
-pub(crate) fn refuse_nul_in_details(details: &domain::Details) -> Result<(), Error> {
-    fn holds_nul(value: &Value) -> bool {
-        match value {
-            Value::String(text) => text.contains('\0'),
-            Value::Array(items) => items.iter().any(holds_nul),
-            Value::Object(map) => {
-                map.iter().any(|(key, value)| key.contains('\0') || holds_nul(value))
-            }
-            Value::Null | Value::Bool(_) | Value::Number(_) => false,
-        }
-    }
-    if details.iter().any(|(key, value)| key.contains('\0') || holds_nul(value)) {
-        Err(Error::invalid("details", NUL_REFUSAL))
-    } else {
-        Ok(())
-    }
-}
-
-const NUL_REFUSAL: &str = "must not contain NUL characters (U+0000)";

@@ -14,6 +14,7 @@ use diesel_async::{AsyncPgConnection, RunQueryDsl};
 use domain::Error;
 use domain::ports::{Result, Store};
 
+use crate::clicks::ClickQueue;
 use crate::config::PgConfig;
 use crate::error::{database_error, pool_error};
 
@@ -21,6 +22,7 @@ use crate::error::{database_error, pool_error};
 #[derive(Clone)]
 pub struct PgStore {
     pool: Pool<AsyncPgConnection>,
+    clicks: ClickQueue,
     ping_timeout: Duration,
     /// Dropped with the last clone; see [`PgStore::keeping_alive`].
     kept_alive: Option<Arc<dyn Any + Send + Sync>>,
@@ -66,7 +68,14 @@ impl PgStore {
             .build()
             .map_err(|error| ConnectError(error.to_string()))?;
         let ping_timeout = config.wait_timeout + config.connect_timeout;
-        Ok(Self { pool, ping_timeout, kept_alive: None })
+        // The click writer is a task of the runtime that builds the store: the
+        // process's main runtime in the server, so it outlives the HTTP workers
+        // and can still flush after they stopped.
+        if tokio::runtime::Handle::try_current().is_err() {
+            return Err(ConnectError("PgStore::connect must run inside a tokio runtime".into()));
+        }
+        let clicks = ClickQueue::start(pool.clone(), config.click_buffer);
+        Ok(Self { pool, clicks, ping_timeout, kept_alive: None })
     }
 
     /// Ties `resource` to this store: it is dropped when the last clone is. Test
@@ -85,6 +94,10 @@ impl PgStore {
             idle: status.available,
             waiting: status.waiting,
         }
+    }
+
+    pub(crate) fn clicks(&self) -> &ClickQueue {
+        &self.clicks
     }
 
     /// A connection from the pool, or `Unavailable` once the wait time-out passes.

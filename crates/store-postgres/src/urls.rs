@@ -9,7 +9,7 @@ use domain::ports::{Result, UrlRepository};
 use domain::{Error, Listing, NewEvent, NewUrl, Page, Url, UrlFilter, UrlId, UrlPatch};
 
 use crate::error::{Failure, database_error};
-use crate::rows::{NewEventRow, NewUrlRow, UrlRow, limit_offset, refuse_nul};
+use crate::rows::{NewEventRow, NewUrlRow, UrlRow, limit_offset};
 use crate::schema::{events, urls};
 use crate::store::PgStore;
 
@@ -39,9 +39,6 @@ async fn record_events(conn: &mut AsyncPgConnection, new: Vec<NewEvent>) -> Quer
 
 impl UrlRepository for PgStore {
     async fn create_url(&self, url: NewUrl) -> Result<Url> {
-        if let Some(title) = &url.title {
-            refuse_nul("title", title.as_str())?;
-        }
         let mut conn = self.connection().await?;
         conn.transaction(async |conn| {
             let created: Url = diesel::insert_into(urls::table)
@@ -112,9 +109,6 @@ impl UrlRepository for PgStore {
     }
 
     async fn update_url(&self, id: UrlId, patch: UrlPatch, now: NaiveDateTime) -> Result<Url> {
-        if let Some(Some(title)) = &patch.title {
-            refuse_nul("title", title.as_str())?;
-        }
         let mut conn = self.connection().await?;
         let updated = conn
             .transaction(async |conn| {

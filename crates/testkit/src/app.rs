@@ -4,7 +4,7 @@
 use reqwest::{Client, Method, RequestBuilder, Response, StatusCode, multipart};
 use serde_json::Value;
 use shortener::config::ServeConfig;
-use shortener::{Application, StoreChoice, telemetry};
+use shortener::{Application, StoreChoice, cache_from_config, telemetry};
 use store_memory::MemoryStore;
 
 use crate::logs::CapturedLogs;
@@ -61,7 +61,12 @@ pub async fn spawn_app_on(store: StoreChoice, configure: impl FnOnce(&mut ServeC
     let logs = CapturedLogs::new();
     let logger =
         telemetry::logger_writing_to(logs.clone(), &config.log_level, &config.replica_name);
-    let app = Application::build(&config, store, &logger).expect("the app binds port 0");
+    // A test that sets `redis_url` gets Redis under a key prefix of its own.
+    if config.redis_url.is_some() && config.cache_prefix == ServeConfig::defaults().cache_prefix {
+        config.cache_prefix = crate::redis::unique_prefix();
+    }
+    let cache = cache_from_config(&config, &logger).await.expect("a usable cache configuration");
+    let app = Application::build(&config, store, cache, &logger).expect("the app binds port 0");
     let address = format!("http://127.0.0.1:{}", app.port());
     let handle = app.handle();
     tokio::spawn(app.run_until_stopped());

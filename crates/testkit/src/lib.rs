@@ -4,9 +4,11 @@
 //! helpers. Not for production code.
 
 mod app;
+pub mod cache_contract;
 mod logs;
 pub mod postgres;
 mod private_postgres;
+pub mod redis;
 pub mod store_contract;
 
 pub use app::{

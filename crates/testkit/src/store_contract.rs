@@ -6,8 +6,8 @@ use chrono::NaiveDateTime;
 use domain::import::{ImportUser, parse_timestamp};
 use domain::ports::Store;
 use domain::{
-    ClickContext, Email, Error, EventFilter, EventType, NewEvent, NewUrl, NewUser, Page, ShortCode,
-    TargetUrl, Title, Url, UrlFilter, UrlPatch, User, UserFilter, UserPatch, Username,
+    ClickContext, Email, Error, EventFilter, EventType, Link, NewEvent, NewUrl, NewUser, Page,
+    ShortCode, TargetUrl, Title, Url, UrlFilter, UrlPatch, User, UserFilter, UserPatch, Username,
 };
 use serde_json::json;
 
@@ -22,7 +22,9 @@ macro_rules! store_contract_suite {
             creating_a_url_records_its_event, short_codes_are_unique_and_case_sensitive,
             deleted_urls_vanish_but_keep_their_code_and_events, updating_a_url_records_each_change,
             listing_urls_pages_and_filters, events_check_their_references,
-            clicks_are_counted_in_stats, importing_users_follows_the_rules, the_store_answers_pings
+            clicks_are_counted_in_stats, clicks_are_attributed_to_the_owner_when_written,
+            concurrent_clicks_are_all_written, importing_users_follows_the_rules,
+            the_store_answers_pings
         );
     };
     (@cases $make:path; $($case:ident),* $(,)?) => {
@@ -311,13 +313,14 @@ pub async fn events_check_their_references<S: Store>(store: S) {
 
 pub async fn clicks_are_counted_in_stats<S: Store>(store: S) {
     let url = add_url(&store, "clk001", None).await;
-    let none = store.url_stats(url.id).await.unwrap();
+    let url = Link::from(&url);
+    let none = store.url_stats(url.url_id).await.unwrap();
     assert_eq!((none.clicks, none.last_click_at), (0, None));
     let context = ClickContext::new(Some("https://ref.example/"), Some("test-agent"));
     for second in ["2025-07-01 00:00:01", "2025-07-01 00:00:03", "2025-07-01 00:00:02"] {
         store.record_click(NewEvent::click(&url, at(second), &context)).await.unwrap();
     }
-    let stats = store.url_stats(url.id).await.unwrap();
+    let stats = store.url_stats(url.url_id).await.unwrap();
     assert_eq!(stats.clicks, 3);
     assert_eq!(stats.last_click_at, Some(at("2025-07-01 00:00:03")));
     let clicks = EventFilter { event_type: Some("click".into()), ..EventFilter::default() };
@@ -363,6 +366,46 @@ pub async fn importing_users_follows_the_rules<S: Store>(store: S) {
 
     let next = add_user(&store, "afterwards").await;
     assert!(next.id > 500, "new ids never collide with imported ones, got {}", next.id);
+}
+
+pub async fn clicks_are_attributed_to_the_owner_when_written<S: Store>(store: S) {
+    let alice = add_user(&store, "alice").await;
+    let url = add_url(&store, "own001", Some(alice.id)).await;
+    let link = Link::from(&url);
+    let mut click = NewEvent::click(&link, at("2025-07-02 00:00:00"), &ClickContext::default());
+    click.user_id = Some(9999); // whatever the caller says, the owner counts
+    store.record_click(click.clone()).await.unwrap();
+    store.delete_user(alice.id).await.unwrap();
+    store.record_click(click).await.unwrap();
+    store.flush_clicks().await.unwrap();
+    let clicks = EventFilter { event_type: Some("click".into()), ..EventFilter::default() };
+    let owners: Vec<Option<i64>> = store
+        .list_events(&clicks, page(1, 50))
+        .await
+        .unwrap()
+        .items
+        .iter()
+        .map(|e| e.user_id)
+        .collect();
+    assert_eq!(owners, [None, None], "the first lost its owner with the user, the second had none");
+}
+
+pub async fn concurrent_clicks_are_all_written<S: Store>(store: S) {
+    let alice = add_user(&store, "alice").await;
+    let link = Link::from(&add_url(&store, "many01", Some(alice.id)).await);
+    let context = ClickContext::default();
+    let clicks = (0..200)
+        .map(|_| store.record_click(NewEvent::click(&link, at("2025-07-03 00:00:00"), &context)));
+    for outcome in futures_util::future::join_all(clicks).await {
+        outcome.expect("every click is written");
+    }
+    assert_eq!(store.url_stats(link.url_id).await.unwrap().clicks, 200);
+    let by_owner = EventFilter {
+        user_id: Some(alice.id),
+        event_type: Some("click".into()),
+        ..EventFilter::default()
+    };
+    assert_eq!(store.list_events(&by_owner, page(1, 1000)).await.unwrap().total, 200);
 }
 
 pub async fn the_store_answers_pings<S: Store>(store: S) {

@@ -2,8 +2,9 @@
 
 use actix_web::http::header::{self, HeaderMap};
 use actix_web::{HttpRequest, HttpResponse, web};
+use domain::cache::Cached;
 use domain::ports::Store;
-use domain::{ClickContext, Shortener};
+use domain::{ClickContext, Link, Shortener};
 
 use crate::error::ApiError;
 
@@ -13,9 +14,10 @@ fn header_str(headers: &HeaderMap, name: header::HeaderName) -> Option<&str> {
     headers.get(name).and_then(|v| v.to_str().ok())
 }
 
-fn redirect_to(location: &str) -> HttpResponse {
+fn redirect_to(link: &Cached<Link>) -> HttpResponse {
     HttpResponse::Found()
-        .insert_header((header::LOCATION, location))
+        .insert_header((header::LOCATION, link.value.location().as_ref()))
+        .insert_header((super::X_CACHE, link.outcome.as_str()))
         // Browsers must not remember the redirect: edits and deactivations apply at once.
         .insert_header((header::CACHE_CONTROL, "private, no-store"))
         .finish()
@@ -31,8 +33,10 @@ pub async fn follow<S: Store>(
         header_str(headers, header::REFERER),
         header_str(headers, header::USER_AGENT),
     );
-    let url = app.follow(&code, &context).await?;
-    Ok(redirect_to(&url.location()))
+    // A click that could not be written yet is buffered (or counted as dropped) by
+    // the store; the visitor is redirected either way.
+    let followed = app.follow(&code, &context).await?;
+    Ok(redirect_to(&followed.link))
 }
 
 /// `HEAD` answers like `GET` but records no click.
@@ -40,6 +44,6 @@ pub async fn peek<S: Store>(
     app: App<S>,
     code: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
-    let url = app.resolve(&code).await?;
-    Ok(redirect_to(&url.location()))
+    let link = app.resolve(&code).await?;
+    Ok(redirect_to(&link))
 }

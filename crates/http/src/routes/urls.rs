@@ -1,6 +1,7 @@
 //! `/urls`: short links, their statistics and their events.
 
 use actix_web::{HttpRequest, HttpResponse, web};
+use domain::cache::{CacheOutcome, Cached};
 use domain::ports::Store;
 use domain::{CreateUrl, Error, ShortCode, Shortener, TargetUrl, Title, UrlFilter, UrlPatch};
 
@@ -82,5 +83,6 @@ pub async fn events<S: Store>(
     let id = path_id(&id, Error::UrlNotFound)?;
     let query = ListQuery::parse(&query)?;
     let events = app.url_events(id, query.page).await?;
+    let events = Cached { value: events, outcome: CacheOutcome::Bypass };
     Ok(super::list_response(&req, &query, &events, EventBody::from))
 }

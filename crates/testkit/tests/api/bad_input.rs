@@ -72,6 +72,10 @@ on_every_store! {
             (Method::POST, "/events", json!({"event_type": "x", "details": [1]}), "details"),
             (Method::POST, "/events", json!({"event_type": "x", "url_id": 1.5}), "url_id"),
             (Method::POST, "/events", json!({"event_type": 3}), "event_type"),
+            // NUL fits no text column: refused up front, never a driver error.
+            (Method::POST, "/urls", json!({"original_url": "https://e.com", "title": "a\0b"}), "title"),
+            (Method::POST, "/events", json!({"event_type": "x\0"}), "event_type"),
+            (Method::POST, "/events", json!({"event_type": "x", "details": {"k": ["a\0"]}}), "details"),
         ];
         for (method, path, body, field) in cases {
             let response = app.send_raw(method.clone(), path, Some("application/json"), body.to_string()).await;
