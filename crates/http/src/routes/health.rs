@@ -18,8 +18,11 @@ pub struct HealthTimeout(pub Duration);
 /// The database did not answer the health check; the response says which
 /// dependency is down, the log line of the request says why.
 #[derive(Debug, thiserror::Error)]
-#[error("the database is down: {0}")]
-pub struct DatabaseDown(String);
+#[error("the database is down: {reason}")]
+pub struct DatabaseDown {
+    reason: String,
+    cache: &'static str,
+}
 
 impl ResponseError for DatabaseDown {
     fn status_code(&self) -> StatusCode {
@@ -36,20 +39,34 @@ async fn check_database<S: Store>(
     app: &Shortener<S>,
     timeout: HealthTimeout,
 ) -> Result<(), DatabaseDown> {
+    let down = |reason| DatabaseDown { reason, cache: "unknown" };
     match tokio::time::timeout(timeout.0, app.check_health()).await {
         Ok(Ok(())) => Ok(()),
-        Ok(Err(error)) => Err(DatabaseDown(error.to_string())),
-        Err(_) => Err(DatabaseDown(format!("no answer within {:?}", timeout.0))),
+        Ok(Err(error)) => Err(down(error.to_string())),
+        Err(_) => Err(down(format!("no answer within {:?}", timeout.0))),
     }
 }
 
-/// 200 while the store of record answers, 503 otherwise.
+/// `ok`, `down`, or `disabled` when no cache is configured. A cache outage is
+/// reported, never fatal: requests then go to the database.
+async fn cache_status<S: Store>(app: &Shortener<S>, timeout: HealthTimeout) -> &'static str {
+    match tokio::time::timeout(timeout.0, app.check_cache()).await {
+        Ok(None) => "disabled",
+        Ok(Some(Ok(()))) => "ok",
+        Ok(Some(Err(_))) | Err(_) => "down",
+    }
+}
+
+/// 200 while the store of record answers, 503 otherwise; the cache's state is
+/// reported either way. Both are checked at once, each within the time-out.
 pub async fn deep<S: Store>(
     app: web::Data<Shortener<S>>,
     timeout: web::Data<HealthTimeout>,
 ) -> Result<HttpResponse, DatabaseDown> {
-    check_database(&app, **timeout).await?;
-    Ok(HttpResponse::Ok().json(json!({"status": "ok", "database": "ok"})))
+    let (database, cache) =
+        tokio::join!(check_database(&app, **timeout), cache_status(&app, **timeout));
+    database.map_err(|down| DatabaseDown { cache, ..down })?;
+    Ok(HttpResponse::Ok().json(json!({"status": "ok", "database": "ok", "cache": cache})))
 }
 
 /// 200 when this replica can serve requests now. Only the database decides it:
