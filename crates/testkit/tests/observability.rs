@@ -297,13 +297,16 @@ async fn health_follows_the_database_down_and_back() {
     // of its own.
     let cluster = PrivatePostgres::start_new();
     let app = app_on(&cluster).await;
-    assert_eq!(app.get_json("/health").await, json!({"status": "ok", "database": "ok"}));
+    assert_eq!(
+        app.get_json("/health").await,
+        json!({"status": "ok", "database": "ok", "cache": "disabled"})
+    );
     assert_eq!(app.get_json("/health/ready").await, json!({"status": "ok"}));
     app.create_user("before").await;
 
     cluster.stop();
     let started = Instant::now();
-    let down = json!({"status": "unavailable", "database": "down"});
+    let down = json!({"status": "unavailable", "database": "down", "cache": "disabled"});
     assert_eq!(expect_json(app.get("/health").await, StatusCode::SERVICE_UNAVAILABLE).await, down);
     assert!(started.elapsed() < Duration::from_secs(3), "the health check is bounded");
     expect_json(app.get("/health/ready").await, StatusCode::SERVICE_UNAVAILABLE).await;

@@ -21,7 +21,8 @@ pub struct HealthTimeout(pub Duration);
 #[error("the database is down: {reason}")]
 pub struct DatabaseDown {
     reason: String,
-    cache: &'static str,
+    /// The cache's state, for `/health`, which reports every dependency.
+    cache: Option<&'static str>,
 }
 
 impl ResponseError for DatabaseDown {
@@ -30,8 +31,11 @@ impl ResponseError for DatabaseDown {
     }
 
     fn error_response(&self) -> HttpResponse {
-        HttpResponse::ServiceUnavailable()
-            .json(json!({"status": "unavailable", "database": "down"}))
+        let mut body = json!({"status": "unavailable", "database": "down"});
+        if let Some(cache) = self.cache {
+            body["cache"] = cache.into();
+        }
+        HttpResponse::ServiceUnavailable().json(body)
     }
 }
 
@@ -39,7 +43,7 @@ async fn check_database<S: Store>(
     app: &Shortener<S>,
     timeout: HealthTimeout,
 ) -> Result<(), DatabaseDown> {
-    let down = |reason| DatabaseDown { reason, cache: "unknown" };
+    let down = |reason| DatabaseDown { reason, cache: None };
     match tokio::time::timeout(timeout.0, app.check_health()).await {
         Ok(Ok(())) => Ok(()),
         Ok(Err(error)) => Err(down(error.to_string())),
@@ -65,7 +69,7 @@ pub async fn deep<S: Store>(
 ) -> Result<HttpResponse, DatabaseDown> {
     let (database, cache) =
         tokio::join!(check_database(&app, **timeout), cache_status(&app, **timeout));
-    database.map_err(|down| DatabaseDown { cache, ..down })?;
+    database.map_err(|down| DatabaseDown { cache: Some(cache), ..down })?;
     Ok(HttpResponse::Ok().json(json!({"status": "ok", "database": "ok", "cache": cache})))
 }
 
