@@ -9,7 +9,7 @@ use domain::ports::{EventRepository, Result};
 use domain::{Error, Event, EventFilter, EventId, Listing, NewEvent, Page, UrlId, UrlStats};
 
 use crate::error::database_error;
-use crate::rows::{EventRow, NewEventRow, limit_offset};
+use crate::rows::{EventRow, NewEventRow, page_with_total};
 use crate::schema::{events, users};
 use crate::store::PgStore;
 
@@ -81,30 +81,9 @@ impl EventRepository for PgStore {
     }
 
     async fn list_events(&self, filter: &EventFilter, page: Page) -> Result<Listing<Event>> {
-        let (limit, offset) = limit_offset(page);
         let mut conn = self.connection().await?;
-        // One snapshot for the page and the total, so they agree.
-        let (rows, total) = conn
-            .build_transaction()
-            .read_only()
-            .repeatable_read()
-            .run(async |conn| {
-                let rows: Vec<EventRow> = matching(filter)
-                    .select(EventRow::as_select())
-                    .order(events::id.asc())
-                    .limit(limit)
-                    .offset(offset)
-                    .load(conn)
-                    .await?;
-                let total: i64 = matching(filter).count().get_result(conn).await?;
-                diesel::QueryResult::Ok((rows, total))
-            })
-            .await
-            .map_err(database_error)?;
-        Ok(Listing {
-            items: rows.into_iter().map(Event::try_from).collect::<Result<_>>()?,
-            total: u64::try_from(total).unwrap_or_default(),
-        })
+        let (rows, total) = page_with_total!(conn, matching(filter), EventRow, events::id, page)?;
+        Ok(Listing { items: rows.into_iter().map(Event::try_from).collect::<Result<_>>()?, total })
     }
 
     async fn record_click(&self, click: NewEvent) -> Result<()> {

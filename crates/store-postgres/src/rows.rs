@@ -148,6 +148,33 @@ impl From<NewEvent> for NewEventRow {
     }
 }
 
+/// One page of rows of a filtered table, ordered by id, and how many rows match,
+/// read in one read-only snapshot so that the page and the total agree.
+/// `$matching` builds the filtered query (it is evaluated twice: page, count).
+macro_rules! page_with_total {
+    ($conn:expr, $matching:expr, $row:ty, $id:expr, $page:expr) => {{
+        let (limit, offset) = $crate::rows::limit_offset($page);
+        $conn
+            .build_transaction()
+            .read_only()
+            .repeatable_read()
+            .run(async |conn| {
+                let rows: Vec<$row> = $matching
+                    .select(<$row>::as_select())
+                    .order($id.asc())
+                    .limit(limit)
+                    .offset(offset)
+                    .load(conn)
+                    .await?;
+                let total: i64 = $matching.count().get_result(conn).await?;
+                diesel::QueryResult::Ok((rows, u64::try_from(total).unwrap_or_default()))
+            })
+            .await
+            .map_err($crate::error::database_error)
+    }};
+}
+pub(crate) use page_with_total;
+
 /// `LIMIT` and `OFFSET` of a page.
 pub(crate) fn limit_offset(page: domain::Page) -> (i64, i64) {
     // Pages are bounded (u32 number times at most 1000 items): both always fit.

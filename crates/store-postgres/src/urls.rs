@@ -9,7 +9,7 @@ use domain::ports::{Result, UrlRepository};
 use domain::{Error, Listing, NewEvent, NewUrl, Page, Url, UrlFilter, UrlId, UrlPatch};
 
 use crate::error::{Failure, database_error};
-use crate::rows::{NewEventRow, NewUrlRow, UrlRow, limit_offset};
+use crate::rows::{NewEventRow, NewUrlRow, UrlRow, page_with_total};
 use crate::schema::{events, urls};
 use crate::store::PgStore;
 
@@ -82,30 +82,9 @@ impl UrlRepository for PgStore {
     }
 
     async fn list_urls(&self, filter: &UrlFilter, page: Page) -> Result<Listing<Url>> {
-        let (limit, offset) = limit_offset(page);
         let mut conn = self.connection().await?;
-        // One snapshot for the page and the total, so they agree.
-        let (rows, total) = conn
-            .build_transaction()
-            .read_only()
-            .repeatable_read()
-            .run(async |conn| {
-                let rows: Vec<UrlRow> = matching(filter)
-                    .select(UrlRow::as_select())
-                    .order(urls::id.asc())
-                    .limit(limit)
-                    .offset(offset)
-                    .load(conn)
-                    .await?;
-                let total: i64 = matching(filter).count().get_result(conn).await?;
-                diesel::QueryResult::Ok((rows, total))
-            })
-            .await
-            .map_err(database_error)?;
-        Ok(Listing {
-            items: rows.into_iter().map(Url::from).collect(),
-            total: u64::try_from(total).unwrap_or_default(),
-        })
+        let (rows, total) = page_with_total!(conn, matching(filter), UrlRow, urls::id, page)?;
+        Ok(Listing { items: rows.into_iter().map(Url::from).collect(), total })
     }
 
     async fn update_url(&self, id: UrlId, patch: UrlPatch, now: NaiveDateTime) -> Result<Url> {

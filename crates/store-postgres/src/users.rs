@@ -8,7 +8,7 @@ use domain::ports::{Result, UserRepository};
 use domain::{Error, Listing, NewUser, Page, User, UserFilter, UserId, UserPatch};
 
 use crate::error::database_error;
-use crate::rows::{NewUserRow, UserRow, limit_offset};
+use crate::rows::{NewUserRow, UserRow, page_with_total};
 use crate::schema::users;
 use crate::store::PgStore;
 
@@ -59,30 +59,9 @@ impl UserRepository for PgStore {
     }
 
     async fn list_users(&self, filter: &UserFilter, page: Page) -> Result<Listing<User>> {
-        let (limit, offset) = limit_offset(page);
         let mut conn = self.connection().await?;
-        // One snapshot for the page and the total, so they agree.
-        let (rows, total) = conn
-            .build_transaction()
-            .read_only()
-            .repeatable_read()
-            .run(async |conn| {
-                let rows: Vec<UserRow> = matching(filter)
-                    .select(UserRow::as_select())
-                    .order(users::id.asc())
-                    .limit(limit)
-                    .offset(offset)
-                    .load(conn)
-                    .await?;
-                let total: i64 = matching(filter).count().get_result(conn).await?;
-                diesel::QueryResult::Ok((rows, total))
-            })
-            .await
-            .map_err(database_error)?;
-        Ok(Listing {
-            items: rows.into_iter().map(User::from).collect(),
-            total: u64::try_from(total).unwrap_or_default(),
-        })
+        let (rows, total) = page_with_total!(conn, matching(filter), UserRow, users::id, page)?;
+        Ok(Listing { items: rows.into_iter().map(User::from).collect(), total })
     }
 
     async fn update_user(&self, id: UserId, patch: UserPatch) -> Result<User> {
