@@ -17,3 +17,14 @@ fmt:
 
 lint:
     cargo clippy --workspace --all-targets -- -D warnings
+
+# The production topology without Docker: two replicas, Nginx on :8080, Prometheus.
+stack-up:
+    deploy/local/stack up
+
+stack-down:
+    deploy/local/stack down
+
+# The chaos tests against the native stack (four scenarios, about 3 minutes).
+chaos:
+    cargo build --release -p shortener -p chaos && target/release/chaos all
