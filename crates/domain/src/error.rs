@@ -21,6 +21,10 @@ pub enum Error {
     DuplicateEmail,
     #[error("Short code already exists")]
     DuplicateShortCode,
+    #[error("API key name already exists")]
+    DuplicateKeyName,
+    #[error("API key not found")]
+    KeyNotFound,
     /// A dependency the use case needs (the database) cannot be reached now; the
     /// request may be retried.
     #[error("service temporarily unavailable: {0}")]

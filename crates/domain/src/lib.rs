@@ -7,15 +7,18 @@
 //! been parsed into a validated type first ([`Username`], [`Email`], [`ShortCode`],
 //! [`TargetUrl`], ...), so a handler cannot hand raw strings to a repository.
 
+pub mod api_keys;
 pub mod cache;
 mod error;
 pub mod import;
 mod models;
 pub mod ports;
+mod privacy;
 mod service;
 mod values;
 
 pub use error::{Error, FieldErrors};
 pub use models::*;
+pub use privacy::anonymise_ip;
 pub use service::{ClickContext, CreateEvent, CreateUrl, Followed, Shortener};
 pub use values::*;

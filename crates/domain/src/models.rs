@@ -87,22 +87,22 @@ impl Link {
     /// The `Location` a redirect answers with: pure ASCII. The stored target keeps
     /// its bytes; a non-ASCII one is served in the URL standard's serialisation.
     pub fn location(&self) -> Cow<'_, str> {
-        if self.original_url.is_ascii() {
+        // Visible ASCII: what every validated ASCII target is, and all a header
+        // value may safely hold.
+        let visible = |b: u8| (0x21..=0x7e).contains(&b);
+        if self.original_url.bytes().all(visible) {
             return Cow::Borrowed(&self.original_url);
         }
         match TargetUrl::parse(&self.original_url) {
             Ok(target) => Cow::Owned(target.location().to_owned()),
-            // Only rows loaded around validation get here; escape what is not ASCII.
+            // Only rows loaded around validation get here; escape everything else,
+            // spaces and control characters too, so no value can split a response.
             Err(_) => {
                 Cow::Owned(
                     self.original_url
                         .bytes()
                         .map(|b| {
-                            if b.is_ascii() {
-                                char::from(b).to_string()
-                            } else {
-                                format!("%{b:02X}")
-                            }
+                            if visible(b) { char::from(b).to_string() } else { format!("%{b:02X}") }
                         })
                         .collect(),
                 )
@@ -241,6 +241,9 @@ impl NewEvent {
         }
         if let Some(user_agent) = &context.user_agent {
             details.insert("user_agent".into(), user_agent.clone().into());
+        }
+        if let Some(network) = &context.client_network {
+            details.insert("client_network".into(), network.to_string().into());
         }
         Self {
             url_id: Some(link.url_id),

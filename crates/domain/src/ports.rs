@@ -9,6 +9,7 @@ use std::future::Future;
 
 use chrono::NaiveDateTime;
 
+use crate::api_keys::{ApiKey, KeyHash, KeySelector, NewApiKey};
 use crate::import::{ImportRejection, ImportUser};
 use crate::{
     Error, Event, EventFilter, EventId, Listing, NewEvent, NewUrl, NewUser, Page, Url, UrlFilter,
@@ -126,6 +127,29 @@ pub trait EventRepository: Send + Sync + 'static {
 
     /// Click count and latest click of a URL (zero and `None` when it has none).
     fn url_stats(&self, url_id: UrlId) -> impl Future<Output = Result<UrlStats>> + Send;
+}
+
+/// The API keys of `AUTH_MODE=api-key`: digests only, never a secret.
+pub trait ApiKeyRepository: Send + Sync + 'static {
+    /// Stores a key with a fresh id, not revoked. A name any key holds, revoked
+    /// or not, MUST yield [`Error::DuplicateKeyName`].
+    fn create_api_key(&self, key: NewApiKey) -> impl Future<Output = Result<ApiKey>> + Send;
+
+    /// The key whose digest is `hash`, revoked or not; `None` when there is none.
+    fn find_api_key(&self, hash: &KeyHash) -> impl Future<Output = Result<Option<ApiKey>>> + Send;
+
+    /// Every key, revoked ones included, ordered by id.
+    fn list_api_keys(&self) -> impl Future<Output = Result<Vec<ApiKey>>> + Send;
+
+    /// Revokes the selected key at `now` and returns it; from then on
+    /// [`Self::find_api_key`] MUST return it with `revoked_at` set. Revoking a
+    /// revoked key changes nothing (it keeps its first `revoked_at`). An unknown
+    /// id or name MUST yield [`Error::KeyNotFound`].
+    fn revoke_api_key(
+        &self,
+        key: &KeySelector,
+        now: NaiveDateTime,
+    ) -> impl Future<Output = Result<ApiKey>> + Send;
 }
 
 /// Everything the use cases need from a store of record. Clones share the store.

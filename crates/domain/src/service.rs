@@ -1,6 +1,7 @@
 //! The use cases, written once over the ports.
 
 use std::collections::HashMap;
+use std::net::IpAddr;
 use std::sync::{Arc, Mutex};
 
 use futures_util::FutureExt;
@@ -31,6 +32,9 @@ const NO_LINK: &str = "";
 pub struct ClickContext {
     pub referrer: Option<String>,
     pub user_agent: Option<String>,
+    /// The client's network, already anonymised (see [`crate::anonymise_ip`]):
+    /// the full address never enters the domain.
+    pub client_network: Option<IpAddr>,
 }
 
 impl ClickContext {
@@ -38,7 +42,12 @@ impl ClickContext {
 
     pub fn new(referrer: Option<&str>, user_agent: Option<&str>) -> Self {
         let cap = |value: Option<&str>| value.map(|v| v.chars().take(Self::MAX_CHARS).collect());
-        Self { referrer: cap(referrer), user_agent: cap(user_agent) }
+        Self { referrer: cap(referrer), user_agent: cap(user_agent), client_network: None }
+    }
+
+    /// The same context with the client's address, kept only anonymised.
+    pub fn with_client_ip(self, ip: Option<IpAddr>) -> Self {
+        Self { client_network: ip.map(crate::anonymise_ip), ..self }
     }
 }
 

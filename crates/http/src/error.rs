@@ -52,12 +52,14 @@ impl ResponseError for ApiError {
         match self {
             Self::Domain(error) => match error {
                 Error::Invalid(_) => StatusCode::UNPROCESSABLE_ENTITY,
-                Error::UserNotFound | Error::UrlNotFound | Error::EventNotFound => {
-                    StatusCode::NOT_FOUND
-                }
-                Error::DuplicateUsername | Error::DuplicateEmail | Error::DuplicateShortCode => {
-                    StatusCode::CONFLICT
-                }
+                Error::UserNotFound
+                | Error::UrlNotFound
+                | Error::EventNotFound
+                | Error::KeyNotFound => StatusCode::NOT_FOUND,
+                Error::DuplicateUsername
+                | Error::DuplicateEmail
+                | Error::DuplicateShortCode
+                | Error::DuplicateKeyName => StatusCode::CONFLICT,
                 Error::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
                 Error::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
             },

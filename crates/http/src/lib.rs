@@ -8,6 +8,7 @@ mod dto;
 mod error;
 mod extract;
 mod fields;
+mod guard;
 mod json_errors;
 mod routes;
 mod telemetry;
@@ -26,6 +27,7 @@ use slog::warn;
 
 pub use cache_metrics::CacheMetrics;
 pub use error::ApiError;
+pub use guard::{AuthMode, GuardSettings, RateLimit, TrustedProxies};
 use routes::{bulk, events, health, metrics, redirect, urls, users};
 pub use telemetry::{Drill, Telemetry};
 
@@ -44,6 +46,19 @@ pub struct HttpSettings {
     pub health_timeout: Duration,
     /// Faults to inject for an incident drill; `None` outside drills.
     pub drill: Option<Drill>,
+    /// Client identity, rate limits, API keys and request limits.
+    pub guard: GuardSettings,
+    /// Open connections each worker serves at most; more wait to be accepted.
+    pub max_connections_per_worker: usize,
+    /// Time a client has to send its request head (slow clients get 408).
+    pub client_request_timeout: Duration,
+    /// How long an idle keep-alive connection stays open.
+    pub keep_alive: Duration,
+    /// Routes a test harness adds (a handler that panics, say). Only code can set
+    /// it, never configuration, so production serves none.
+    pub extra_routes: Option<fn(&mut web::ServiceConfig)>,
+    /// Where `AUTH_MODE=api-key` looks keys up.
+    pub api_keys: Option<std::sync::Arc<dyn domain::api_keys::KeyChecker>>,
 }
 
 impl Default for HttpSettings {
@@ -55,6 +70,12 @@ impl Default for HttpSettings {
             shutdown_timeout: Duration::from_secs(30),
             health_timeout: Duration::from_secs(1),
             drill: None,
+            guard: GuardSettings::default(),
+            max_connections_per_worker: 2048,
+            client_request_timeout: Duration::from_secs(10),
+            keep_alive: Duration::from_secs(5),
+            extra_routes: None,
+            api_keys: None,
         }
     }
 }
@@ -112,8 +133,11 @@ pub fn server<S: Store>(
     let body_limit = settings.body_limit;
     let drill = settings.drill.clone();
     let telemetry = web::Data::new(telemetry);
+    let guard = guard::Guard::new(&settings.guard, settings.api_keys.clone());
+    let extra_routes = settings.extra_routes;
     let mut server = HttpServer::new(move || {
         let observer = Rc::new(telemetry.observer(drill.clone()));
+        let guard = std::sync::Arc::clone(&guard);
         App::new()
             .app_data(shortener.clone())
             .app_data(bulk_limit.clone())
@@ -121,16 +145,20 @@ pub fn server<S: Store>(
             .app_data(telemetry.clone())
             .app_data(extract::json_config(body_limit))
             .app_data(extract::query_config())
+            .wrap(from_fn(move |req, next| std::sync::Arc::clone(&guard).check(req, next)))
             .wrap(json_errors::middleware())
             // Outermost, so it sees the final answer (JSON error rewrites included).
             .wrap(from_fn(move |req, next| Rc::clone(&observer).observe(req, next)))
             .configure(routes::<S>)
             .default_service(web::to(json_errors::not_found))
+            .configure(|config| extra_routes.into_iter().for_each(|extra| extra(config)))
     })
     .shutdown_timeout(settings.shutdown_timeout.as_secs())
     // Slow clients may not hold a worker's connection open for ever.
-    .client_request_timeout(Duration::from_secs(10))
+    .client_request_timeout(settings.client_request_timeout)
     .client_disconnect_timeout(Duration::from_secs(2))
+    .keep_alive(settings.keep_alive)
+    .max_connections(settings.max_connections_per_worker)
     .listen(listener)?;
     if let Some(workers) = settings.workers {
         server = server.workers(workers);

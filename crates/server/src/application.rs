@@ -8,6 +8,7 @@ use std::time::Duration;
 
 use cache_redis::RedisCache;
 use domain::Shortener;
+use domain::api_keys::{ApiKeys, KeyChecker};
 use domain::cache::{Cache, NullCache};
 use domain::ports::{EventRepository, Store};
 use http::{HttpSettings, Telemetry};
@@ -59,6 +60,14 @@ impl StoreChoice {
         match self {
             Self::Memory(_) => "in-memory store (DATABASE_URL is not set; nothing persists)",
             Self::Postgres(_) => "postgres",
+        }
+    }
+
+    /// The API keys of this store, for `AUTH_MODE=api-key`.
+    fn api_keys(&self) -> Arc<dyn KeyChecker> {
+        match self {
+            Self::Memory(store) => Arc::new(ApiKeys::new(store.clone())),
+            Self::Postgres(store) => Arc::new(ApiKeys::new(store.clone())),
         }
     }
 
@@ -125,6 +134,17 @@ impl Application {
         let listener = TcpListener::bind(&config.bind)?;
         let port = listener.local_addr()?.port();
         info!(logger, "starting"; "store" => store.describe(), "bind" => &config.bind, "port" => port);
+        let guard = config.guard();
+        info!(logger, "guard"; "auth_mode" => format!("{:?}", guard.auth),
+              "trusted_proxies" => %config.trusted_proxies,
+              "write_limit_per_minute" => config.rate_limit_writes_per_minute,
+              "read_limit_per_minute" => config.rate_limit_reads_per_minute);
+        if guard.auth == http::AuthMode::ApiKey && matches!(store, StoreChoice::Memory(_)) {
+            warn!(
+                logger,
+                "AUTH_MODE=api-key on the in-memory store: no key can exist, every write will be refused"
+            );
+        }
         let settings = HttpSettings {
             body_limit: config.body_limit_bytes,
             bulk_limit: config.bulk_limit_bytes,
@@ -132,6 +152,12 @@ impl Application {
             shutdown_timeout: config.shutdown_timeout(),
             health_timeout: config.health_timeout(),
             drill: config.drill(),
+            guard,
+            max_connections_per_worker: config.max_connections_per_worker,
+            client_request_timeout: Duration::from_millis(config.client_request_timeout_ms),
+            keep_alive: Duration::from_secs(config.keep_alive_secs),
+            extra_routes: config.extra_routes,
+            api_keys: Some(store.api_keys()),
         };
         let pool = match &store {
             StoreChoice::Postgres(store) => Some(store),

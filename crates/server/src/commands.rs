@@ -1,11 +1,14 @@
 //! The sub-commands of the `shortener` binary.
 
+use std::io::Write;
+
+use domain::api_keys::{ApiKeys, KeyName, KeySelector};
 use slog::{Logger, info};
 use store_postgres::PgStore;
 use store_postgres::seed::{SeedFiles, load_reference_data};
 
 use crate::application::{self, Application, StartupError, StoreChoice};
-use crate::config::{SeedArgs, ServeConfig};
+use crate::config::{KeysCommand, SeedArgs, ServeConfig};
 
 /// Errors of any sub-command.
 #[derive(Debug, thiserror::Error)]
@@ -14,6 +17,8 @@ pub enum CommandError {
     Startup(#[from] StartupError),
     #[error(transparent)]
     Seed(#[from] store_postgres::seed::SeedError),
+    #[error("{0}")]
+    Keys(String),
 }
 
 /// `shortener serve`: serve until SIGTERM, then drain.
@@ -50,5 +55,58 @@ pub async fn seed(
     };
     let report = load_reference_data(&store, &files, args.force).await?;
     info!(logger, "reference data loaded"; "summary" => %report);
+    Ok(())
+}
+
+/// `shortener keys ...`: API keys live in PostgreSQL (keys of the in-memory store
+/// would die with this command). The secret of a new key goes to stdout, alone
+/// on its line, so `KEY=$(shortener keys create --name ci)` captures it; what is
+/// said about it goes to the log (stderr).
+pub async fn keys(
+    config: &ServeConfig,
+    command: &KeysCommand,
+    logger: &Logger,
+) -> Result<(), CommandError> {
+    let postgres = config.postgres().ok_or(StartupError::NoDatabase)?;
+    application::migrate(&postgres, logger).await?;
+    let store = PgStore::connect(&postgres).map_err(StartupError::from)?;
+    let keys = ApiKeys::new(store);
+    let failed = |e: domain::Error| CommandError::Keys(e.to_string());
+    let name = |raw: &str| {
+        KeyName::parse(raw).map_err(|why| CommandError::Keys(format!("--name {raw:?} {why}")))
+    };
+    let mut out = std::io::stdout().lock();
+    let printed = |e: std::io::Error| CommandError::Keys(format!("cannot print: {e}"));
+    match command {
+        KeysCommand::Create { name: raw } => {
+            let (key, secret) = keys.create(name(raw)?).await.map_err(failed)?;
+            writeln!(out, "{}", secret.expose()).map_err(printed)?;
+            info!(logger, "API key created: it is shown once, store it now";
+                  "id" => key.id, "name" => &key.name);
+        }
+        KeysCommand::Revoke { name: raw, id } => {
+            let selector = match (raw, id) {
+                (_, Some(id)) => KeySelector::Id(*id),
+                (Some(raw), None) => KeySelector::Name(name(raw)?),
+                (None, None) => return Err(CommandError::Keys("give --name or --id".into())),
+            };
+            let key = keys.revoke(&selector).await.map_err(|e| match e {
+                domain::Error::KeyNotFound => {
+                    CommandError::Keys(format!("no API key has {selector}"))
+                }
+                other => failed(other),
+            })?;
+            info!(logger, "API key revoked"; "id" => key.id, "name" => &key.name,
+                  "revoked_at" => key.revoked_at.map(|at| at.to_string()));
+        }
+        KeysCommand::List => {
+            writeln!(out, "id\tname\tcreated_at\trevoked_at").map_err(printed)?;
+            for key in keys.list().await.map_err(failed)? {
+                let revoked = key.revoked_at.map_or_else(|| "-".to_owned(), |at| at.to_string());
+                writeln!(out, "{}\t{}\t{}\t{revoked}", key.id, key.name, key.created_at)
+                    .map_err(printed)?;
+            }
+        }
+    }
     Ok(())
 }

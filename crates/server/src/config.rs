@@ -7,7 +7,7 @@ use std::time::Duration;
 use cache_redis::RedisConfig;
 use clap::{Args, Parser, Subcommand};
 use domain::cache::CacheTtls;
-use http::Drill;
+use http::{AuthMode, Drill, GuardSettings, RateLimit, TrustedProxies};
 use store_postgres::PgConfig;
 
 #[derive(Debug, Parser)]
@@ -27,6 +27,30 @@ pub enum Command {
     Migrate,
     /// Load the platform's reference CSVs into an empty database, keeping every id.
     Seed(SeedArgs),
+    /// Manage the API keys of AUTH_MODE=api-key (stored in DATABASE_URL).
+    #[command(subcommand)]
+    Keys(KeysCommand),
+}
+
+#[derive(Debug, Clone, Subcommand)]
+pub enum KeysCommand {
+    /// Create a key and print it on stdout, once: only its digest is stored.
+    Create {
+        /// A name for the key (letters, digits, '.', '_', '-'), unique.
+        #[arg(long)]
+        name: String,
+    },
+    /// Revoke a key, by name or by id; it is refused from then on.
+    Revoke {
+        /// The key's name.
+        #[arg(long, conflicts_with = "id", required_unless_present = "id")]
+        name: Option<String>,
+        /// The key's id (see `keys list`).
+        #[arg(long)]
+        id: Option<i64>,
+    },
+    /// List the keys (never their secrets).
+    List,
 }
 
 #[derive(Debug, Clone, Args)]
@@ -141,6 +165,57 @@ pub struct ServeConfig {
     /// Incident drill: share of DRILL_ROUTE's requests answered 500 (0 to 1).
     #[arg(long, env = "DRILL_ERROR_RATE", default_value_t = 0.0, value_parser = parse_share)]
     pub drill_error_rate: f64,
+
+    /// Proxies whose X-Forwarded-For names the client (comma-separated IPs or
+    /// CIDRs). Empty: trust nobody, the client is the socket's peer.
+    #[arg(long, env = "TRUSTED_PROXIES", default_value = "")]
+    pub trusted_proxies: TrustedProxies,
+
+    /// Writes (POST, PUT, PATCH, DELETE) a client may make per minute; 0: no limit.
+    #[arg(long, env = "RATE_LIMIT_WRITES_PER_MINUTE", default_value_t = 0)]
+    pub rate_limit_writes_per_minute: u32,
+
+    /// Writes a client may make at once before the per-minute rate applies
+    /// (0: the per-minute number).
+    #[arg(long, env = "RATE_LIMIT_WRITES_BURST", default_value_t = 0)]
+    pub rate_limit_writes_burst: u32,
+
+    /// Reads (GET, HEAD, redirects included; not /health or /metrics) a client may
+    /// make per minute; 0: no limit.
+    #[arg(long, env = "RATE_LIMIT_READS_PER_MINUTE", default_value_t = 0)]
+    pub rate_limit_reads_per_minute: u32,
+
+    /// Reads a client may make at once (0: the per-minute number).
+    #[arg(long, env = "RATE_LIMIT_READS_BURST", default_value_t = 0)]
+    pub rate_limit_reads_burst: u32,
+
+    /// Who may write: "open" (anyone) or "api-key" (Authorization: Bearer <key>).
+    #[arg(long, env = "AUTH_MODE", default_value = "open")]
+    pub auth_mode: AuthMode,
+
+    /// Largest request head (target and headers) in bytes; larger gets 431.
+    #[arg(long, env = "MAX_HEADER_BYTES", default_value_t = 16 * 1024)]
+    pub max_header_bytes: usize,
+
+    /// Milliseconds a request body may stall before the request fails; 0: no limit.
+    #[arg(long, env = "BODY_IDLE_TIMEOUT_MS", default_value_t = 15_000)]
+    pub body_idle_timeout_ms: u64,
+
+    /// Milliseconds a client has to send its request head (else 408).
+    #[arg(long, env = "CLIENT_REQUEST_TIMEOUT_MS", default_value_t = 10_000)]
+    pub client_request_timeout_ms: u64,
+
+    /// Seconds an idle keep-alive connection stays open.
+    #[arg(long, env = "KEEP_ALIVE_SECS", default_value_t = 5)]
+    pub keep_alive_secs: u64,
+
+    /// Connections each worker serves at once; further ones wait to be accepted.
+    #[arg(long, env = "MAX_CONNECTIONS_PER_WORKER", default_value_t = 2048)]
+    pub max_connections_per_worker: usize,
+
+    /// Routes a test harness adds; never set from flags or the environment.
+    #[arg(skip)]
+    pub extra_routes: Option<fn(&mut actix_web::web::ServiceConfig)>,
 }
 
 impl ServeConfig {
@@ -184,6 +259,25 @@ impl ServeConfig {
             timeout: Duration::from_millis(self.cache_timeout_ms),
             ..RedisConfig::new(url)
         })
+    }
+
+    /// What the HTTP guard enforces.
+    pub fn guard(&self) -> GuardSettings {
+        GuardSettings {
+            trusted_proxies: self.trusted_proxies.clone(),
+            write_limit: RateLimit::new(
+                self.rate_limit_writes_per_minute,
+                self.rate_limit_writes_burst,
+            ),
+            read_limit: RateLimit::new(
+                self.rate_limit_reads_per_minute,
+                self.rate_limit_reads_burst,
+            ),
+            auth: self.auth_mode,
+            max_header_bytes: self.max_header_bytes,
+            body_idle_timeout: Some(Duration::from_millis(self.body_idle_timeout_ms))
+                .filter(|timeout| !timeout.is_zero()),
+        }
     }
 
     pub fn cache_ttls(&self) -> CacheTtls {

@@ -10,8 +10,11 @@ use std::collections::{BTreeMap, HashMap};
 use std::sync::{Arc, Mutex, MutexGuard};
 
 use chrono::NaiveDateTime;
+use domain::api_keys::{ApiKey, KeyHash, KeySelector, NewApiKey};
 use domain::import::{ImportRejection, ImportUser};
-use domain::ports::{EventRepository, Result, Store, UrlRepository, UserRepository};
+use domain::ports::{
+    ApiKeyRepository, EventRepository, Result, Store, UrlRepository, UserRepository,
+};
 use domain::{
     Error, Event, EventFilter, EventId, Listing, NewEvent, NewUrl, NewUser, Page, Url, UrlFilter,
     UrlId, UrlPatch, UrlStats, User, UserFilter, UserId, UserPatch,
@@ -34,6 +37,8 @@ struct Tables {
     last_url_id: UrlId,
     /// Ordered by id: ids are handed out in insertion order.
     events: Vec<Event>,
+    /// Ordered by id, like events; with the digest each key is found by.
+    api_keys: Vec<(KeyHash, ApiKey)>,
 }
 
 #[derive(Debug)]
@@ -310,6 +315,46 @@ impl EventRepository for MemoryStore {
         let (count, last) =
             clicks.fold((0, None), |(count, last), e| (count + 1, last.max(Some(e.timestamp))));
         Ok(UrlStats { clicks: count, last_click_at: last })
+    }
+}
+
+impl ApiKeyRepository for MemoryStore {
+    async fn create_api_key(&self, key: NewApiKey) -> Result<ApiKey> {
+        let mut tables = self.tables();
+        if tables.api_keys.iter().any(|(_, stored)| stored.name == key.name.as_str()) {
+            return Err(Error::DuplicateKeyName);
+        }
+        let stored = ApiKey {
+            id: tables.api_keys.len() as i64 + 1,
+            name: key.name.as_str().to_owned(),
+            created_at: key.created_at,
+            revoked_at: None,
+        };
+        tables.api_keys.push((key.hash, stored.clone()));
+        Ok(stored)
+    }
+
+    async fn find_api_key(&self, hash: &KeyHash) -> Result<Option<ApiKey>> {
+        let tables = self.tables();
+        Ok(tables.api_keys.iter().find(|(digest, _)| digest == hash).map(|(_, key)| key.clone()))
+    }
+
+    async fn list_api_keys(&self) -> Result<Vec<ApiKey>> {
+        Ok(self.tables().api_keys.iter().map(|(_, key)| key.clone()).collect())
+    }
+
+    async fn revoke_api_key(&self, selector: &KeySelector, now: NaiveDateTime) -> Result<ApiKey> {
+        let mut tables = self.tables();
+        let (_, key) = tables
+            .api_keys
+            .iter_mut()
+            .find(|(_, key)| match selector {
+                KeySelector::Id(id) => key.id == *id,
+                KeySelector::Name(name) => key.name == name.as_str(),
+            })
+            .ok_or(Error::KeyNotFound)?;
+        key.revoked_at.get_or_insert(now);
+        Ok(key.clone())
     }
 }
 

@@ -52,6 +52,9 @@ pub(crate) fn database_error(error: DieselError) -> Error {
                 (DatabaseErrorKind::UniqueViolation, "urls_short_code_unique") => {
                     Error::DuplicateShortCode
                 }
+                (DatabaseErrorKind::UniqueViolation, "api_keys_name_unique") => {
+                    Error::DuplicateKeyName
+                }
                 (
                     DatabaseErrorKind::ForeignKeyViolation,
                     "urls_user_id_fkey" | "events_user_id_fkey",

@@ -6,6 +6,7 @@
 //! It knows SQL and nothing about HTTP: every failure leaves it as a
 //! `domain::Error`, with driver text only inside `Unavailable`/`Internal` for logs.
 
+mod api_keys;
 mod clicks;
 mod config;
 mod error;

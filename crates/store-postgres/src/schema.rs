@@ -35,6 +35,16 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    api_keys (id) {
+        id -> BigInt,
+        name -> Varchar,
+        key_hash -> Bytea,
+        created_at -> Timestamp,
+        revoked_at -> Nullable<Timestamp>,
+    }
+}
+
 diesel::joinable!(urls -> users (user_id));
 diesel::joinable!(events -> urls (url_id));
 diesel::joinable!(events -> users (user_id));

@@ -3,8 +3,9 @@
 //! [`store_contract_suite!`](crate::store_contract_suite), one fresh store per test.
 
 use chrono::NaiveDateTime;
+use domain::api_keys::{ApiKeySecret, KeyHash, KeyName, KeySelector, NewApiKey};
 use domain::import::{ImportUser, parse_timestamp};
-use domain::ports::Store;
+use domain::ports::{ApiKeyRepository, Store};
 use domain::{
     ClickContext, Email, Error, EventFilter, EventType, Link, NewEvent, NewUrl, NewUser, Page,
     ShortCode, TargetUrl, Title, Url, UrlFilter, UrlPatch, User, UserFilter, UserPatch, Username,
@@ -24,7 +25,8 @@ macro_rules! store_contract_suite {
             listing_urls_pages_and_filters, events_check_their_references,
             clicks_are_counted_in_stats, clicks_are_attributed_to_the_owner_when_written,
             concurrent_clicks_are_all_written, importing_users_follows_the_rules,
-            the_store_answers_pings
+            the_store_answers_pings, api_keys_are_digests_with_unique_names,
+            revoked_api_keys_stay_revoked
         );
     };
     (@cases $make:path; $($case:ident),* $(,)?) => {
@@ -410,4 +412,59 @@ pub async fn concurrent_clicks_are_all_written<S: Store>(store: S) {
 
 pub async fn the_store_answers_pings<S: Store>(store: S) {
     assert_eq!(store.ping().await, Ok(()));
+}
+
+fn new_key(name: &str) -> (NewApiKey, ApiKeySecret) {
+    let secret = ApiKeySecret::generate();
+    let key = NewApiKey {
+        name: KeyName::parse(name).expect("test key name"),
+        hash: secret.hash(),
+        created_at: at("2025-08-01 00:00:00"),
+    };
+    (key, secret)
+}
+
+pub async fn api_keys_are_digests_with_unique_names<S: Store + ApiKeyRepository>(store: S) {
+    let (ci, ci_secret) = new_key("ci");
+    let created = store.create_api_key(ci).await.unwrap();
+    assert!(created.id > 0);
+    assert_eq!((created.name.as_str(), created.revoked_at), ("ci", None));
+    assert_eq!(created.created_at, at("2025-08-01 00:00:00"));
+    let found = store.find_api_key(&KeyHash::of(ci_secret.expose())).await.unwrap();
+    assert_eq!(found, Some(created.clone()), "found by the digest of the secret");
+    assert_eq!(store.find_api_key(&KeyHash::of("shk_nope")).await.unwrap(), None);
+
+    let (again, _) = new_key("ci");
+    assert_eq!(store.create_api_key(again).await, Err(domain::Error::DuplicateKeyName));
+    let (partner, _) = new_key("partner");
+    let partner = store.create_api_key(partner).await.unwrap();
+    assert!(partner.id > created.id, "ids grow");
+    assert_eq!(store.list_api_keys().await.unwrap(), vec![created, partner]);
+}
+
+pub async fn revoked_api_keys_stay_revoked<S: Store + ApiKeyRepository>(store: S) {
+    let (ci, ci_secret) = new_key("ci");
+    let ci = store.create_api_key(ci).await.unwrap();
+    let (other, other_secret) = new_key("other");
+    let other = store.create_api_key(other).await.unwrap();
+
+    let when = at("2025-08-02 00:00:00");
+    let by_name = KeySelector::Name(KeyName::parse("ci").unwrap());
+    let revoked = store.revoke_api_key(&by_name, when).await.unwrap();
+    assert_eq!((revoked.id, revoked.revoked_at), (ci.id, Some(when)));
+    let found = store.find_api_key(&ci_secret.hash()).await.unwrap().expect("still found");
+    assert_eq!(found.revoked_at, Some(when), "found, and revoked");
+    let again = store.revoke_api_key(&KeySelector::Id(ci.id), at("2025-08-03 00:00:00")).await;
+    assert_eq!(again.unwrap().revoked_at, Some(when), "the first revocation stands");
+    let (reuse, _) = new_key("ci");
+    assert_eq!(store.create_api_key(reuse).await, Err(domain::Error::DuplicateKeyName));
+
+    let untouched = store.find_api_key(&other_secret.hash()).await.unwrap();
+    assert_eq!(untouched, Some(other.clone()), "other keys are not revoked");
+    let missing = KeySelector::Name(KeyName::parse("nobody").unwrap());
+    assert_eq!(store.revoke_api_key(&missing, when).await, Err(domain::Error::KeyNotFound));
+    assert_eq!(
+        store.revoke_api_key(&KeySelector::Id(other.id + 100), when).await,
+        Err(domain::Error::KeyNotFound)
+    );
 }

@@ -32,7 +32,8 @@ pub async fn follow<S: Store>(
     let context = ClickContext::new(
         header_str(headers, header::REFERER),
         header_str(headers, header::USER_AGENT),
-    );
+    )
+    .with_client_ip(crate::guard::client_ip(&req));
     // A click that could not be written yet is buffered (or counted as dropped) by
     // the store; the visitor is redirected either way.
     let followed = app.follow(&code, &context).await?;
