@@ -50,3 +50,7 @@ loadtest-tsunami *ARGS:
 # 200 users for 10 minutes.
 loadtest-soak *ARGS:
     {{lt_stack}} && loadtests/run soak {{ARGS}}
+
+# Throughput and p95 against users, from the JSON reports, into docs/img/.
+loadtest-plot:
+    python3 loadtests/plot.py

@@ -11,8 +11,11 @@ pub const GROUPS: &[(&str, &[&str])] = &[
     ("postgres", &["postgres"]),
     ("redis", &["redis-server"]),
     ("prometheus", &["prometheus"]),
-    // Other engineers' builds and tests on the shared machine: the noise.
+    // Other engineers' work on the shared machine: the noise.
     ("builds", &["rustc", "cargo", "cc", "cc1", "ld", "collect2", "build-script-b"]),
+    ("other load generators", &["wrk", "bench-ceiling", "chaos", "oha", "ab", "locust"]),
+    // Replicas other than the ones under test (other stacks, benchmarks, tests).
+    ("other shortener processes", &["shortener"]),
 ];
 
 /// CPU ticks of the replicas, the groups, the load generator and the machine.
@@ -67,6 +70,7 @@ pub fn sample(replica_pids: &[u32]) -> Ticks {
             if let Some((group, _)) =
                 GROUPS.iter().find(|(_, names)| names.contains(&name.as_str()))
                 && let Ok(pid) = pid.parse()
+                && !replica_pids.contains(&pid)
             {
                 ticks.grouped.insert(pid, (group, cpu));
             }

@@ -306,6 +306,10 @@ pub struct Summary {
     /// `SELECT count(*) FROM events WHERE event_type='click' AND timestamp >= start`.
     pub click_rows_db: Option<i64>,
     pub db_query: Option<String>,
+    /// Transactions committed in the database under test, per second of the run
+    /// (`pg_stat_database.xact_commit`, which PostgreSQL updates about once a
+    /// second, so give or take one second's worth).
+    pub commits_per_second: Option<f64>,
 }
 
 impl Summary {
@@ -345,12 +349,13 @@ impl Summary {
         }
         out += &format!(
             "  redirects: {} served (replicas' /metrics), {} received by goose; click rows: {} \
-             (PostgreSQL), {} (API); match: {}\n  summary: {}",
+             (PostgreSQL), {} (API); match: {}\n  database commits/s: {}\n  summary: {}",
             self.redirects_served.map_or("?".into(), |v| format!("{v}")),
             self.redirects_received,
             self.click_rows_db.map_or("not asked".into(), |v| v.to_string()),
             self.click_rows_api.map_or("?".into(), |v| v.to_string()),
             if self.clicks_match() { "yes" } else { "NO" },
+            self.commits_per_second.map_or("?".into(), |c| format!("{c:.0}")),
             self.scenario_file,
         );
         out
@@ -368,6 +373,7 @@ pub struct Watch {
     started_utc: String,
     active_urls: usize,
     clicks_before: Option<i64>,
+    commits_before: Option<i64>,
     stop: Arc<AtomicBool>,
     samples: Arc<Mutex<Vec<Vec<Snapshot>>>>,
     pids: Vec<u32>,
@@ -451,6 +457,7 @@ impl Watch {
             .collect();
         let host_samples = Arc::new(Mutex::new(Vec::new()));
         let clicks_before = click_total(&client, host).await;
+        let commits_before = commits();
         let started = Instant::now();
         let stop = Arc::new(AtomicBool::new(false));
         let samples = Arc::new(Mutex::new(vec![Vec::new(); replicas.len()]));
@@ -482,6 +489,7 @@ impl Watch {
             started_utc,
             active_urls,
             clicks_before,
+            commits_before,
             stop,
             samples,
             pids,
@@ -531,7 +539,12 @@ impl Watch {
             }
             _ => (None, None),
         };
+        let commits_per_second = match (self.commits_before, commits()) {
+            (Some(before), Some(after)) => Some((after - before) as f64 / wall_seconds),
+            _ => None,
+        };
         let summary = Summary {
+            commits_per_second,
             scenario_file: format!("{}.server.json", self.stem),
             started_utc: self.started_utc,
             wall_seconds,
@@ -552,6 +565,13 @@ impl Watch {
             .map_err(|e| format!("{}: {e}", summary.scenario_file))?;
         Ok(summary)
     }
+}
+
+/// `xact_commit` of the database under test, when `LOADTEST_DATABASE_URL` is set.
+fn commits() -> Option<i64> {
+    let url = std::env::var("LOADTEST_DATABASE_URL").ok().filter(|u| !u.is_empty())?;
+    let query = "SELECT xact_commit FROM pg_stat_database WHERE datname = current_database()";
+    count_in_postgres(&url, query).ok().flatten()
 }
 
 fn count_in_postgres(url: &str, query: &str) -> Result<Option<i64>, String> {
