@@ -12,6 +12,7 @@ use std::collections::HashSet;
 
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
+use diesel::result::DatabaseErrorKind;
 use diesel::sql_types::{Array, BigInt, Text, Timestamp};
 use diesel_async::{AsyncConnection, AsyncPgConnection, RunQueryDsl};
 use domain::import::{ImportRejection, ImportUser};
@@ -35,6 +36,10 @@ pub(crate) async fn import_batch(
         // so the clashes read below stay true while the batch is written. Readers
         // are not blocked; a batch of thousands of rows holds it for milliseconds.
         diesel::sql_query("LOCK TABLE users IN SHARE ROW EXCLUSIVE MODE").execute(conn).await?;
+        if all_new_with_ids(&batch) && insert_all_or_nothing(conn, &batch).await? {
+            continue_ids_after_max(conn, "users").await?;
+            return Ok(Vec::new());
+        }
         // Plan the clash query below for this batch's arrays and the table as it
         // is now. Left to the prepared statement's cached generic plan, it was
         // planned while the table was empty (a fresh database, right after a
@@ -66,6 +71,48 @@ pub(crate) async fn import_batch(
     })
     .await
     .map_err(database_error)
+}
+
+/// Whether the import rules, against an empty table, would keep every row of
+/// `batch` with the id it carries: each row has an id, and no two rows share an
+/// id, a username or an e-mail key.
+fn all_new_with_ids(batch: &[ImportUser]) -> bool {
+    let mut ids = HashSet::with_capacity(batch.len());
+    let mut names = HashSet::with_capacity(batch.len());
+    let mut keys = HashSet::with_capacity(batch.len());
+    batch.iter().all(|row| {
+        row.id.is_some_and(|id| ids.insert(id))
+            && names.insert(row.username.as_str())
+            && keys.insert(row.email.key())
+    })
+}
+
+/// The fast path of a batch of new users (the common case, and every file that
+/// is imported once), which skips the clash query: inserts all of `rows` with
+/// their ids, or none of them if any shares an id, a username or an e-mail key
+/// with a user already there (then it answers `false` and the caller takes the
+/// general path). When every row goes in, no row clashes with the table, so the
+/// clash query would have found nothing and [`ImportPlan::decide`] would have
+/// kept every row with its id (see [`all_new_with_ids`]): the outcome is the
+/// general path's. No sequence is touched before the outcome is known, so a
+/// rolled-back attempt leaves no gap in the ids.
+async fn insert_all_or_nothing(
+    conn: &mut AsyncPgConnection,
+    rows: &[ImportUser],
+) -> QueryResult<bool> {
+    // Nested in the batch's transaction: a savepoint, rolled back on failure. A
+    // plain insert, not ON CONFLICT DO NOTHING: its speculative insertion probes
+    // every unique index once more per row, which cost more than the clash query.
+    // No two rows of `rows` clash with each other, so a unique violation can only
+    // be a clash with the table.
+    let attempt = conn.transaction(async |conn| insert_users(conn, rows, true).await).await;
+    match attempt {
+        Ok(()) => Ok(true),
+        Err(diesel::result::Error::DatabaseError(DatabaseErrorKind::UniqueViolation, _)) => {
+            Ok(false)
+        }
+        Err(e) => Err(e),
+    }
 }
 
 /// What to do with each row of a batch.
@@ -190,6 +237,39 @@ mod tests {
 
     fn lines(rows: &[ImportUser]) -> Vec<u64> {
         rows.iter().map(|row| row.line).collect()
+    }
+
+    #[test]
+    fn only_rows_that_are_all_new_with_distinct_ids_take_the_fast_path() {
+        let fresh = || {
+            vec![row(2, Some(1), "alice", "a@example.com"), row(3, Some(2), "bob", "b@example.com")]
+        };
+        assert!(all_new_with_ids(&fresh()));
+        let mut missing_id = fresh();
+        missing_id[1].id = None;
+        assert!(!all_new_with_ids(&missing_id));
+        let same_id = vec![
+            row(2, Some(1), "alice", "a@example.com"),
+            row(3, Some(1), "bob", "b@example.com"),
+        ];
+        assert!(!all_new_with_ids(&same_id));
+        let same_name = vec![
+            row(2, Some(1), "alice", "a@example.com"),
+            row(3, Some(2), "alice", "b@example.com"),
+        ];
+        assert!(!all_new_with_ids(&same_name));
+        // E-mail keys fold case, as the unique index does.
+        let same_key = vec![
+            row(2, Some(1), "alice", "a@example.com"),
+            row(3, Some(2), "bob", "A@Example.com"),
+        ];
+        assert!(!all_new_with_ids(&same_key));
+        // Exactly the batches the general rules, against an empty table, keep whole.
+        for batch in [fresh(), missing_id, same_id, same_name, same_key] {
+            let expected = all_new_with_ids(&batch);
+            let plan = ImportPlan::decide(Vec::new(), batch.clone());
+            assert_eq!(plan.keeping_id.len() == batch.len(), expected);
+        }
     }
 
     #[test]
