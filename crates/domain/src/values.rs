@@ -185,6 +185,19 @@ impl TargetUrl {
         if parsed.host_str().is_none_or(str::is_empty) {
             return Err("must have a host".into());
         }
+        // The URL parser lets a domain hold `*`, `!`, `$`, `'`, `(`... which no name
+        // in the DNS can: such a host is junk or a probe. Non-ASCII names are
+        // checked in their punycode form.
+        if let Some(url::Host::Domain(domain)) = parsed.host() {
+            let labels = domain.strip_suffix('.').unwrap_or(domain);
+            let plausible = labels.split('.').all(|label| {
+                !label.is_empty()
+                    && label.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+            });
+            if !plausible {
+                return Err("must have a host name of letters, digits, '-' and '_'".into());
+            }
+        }
         if !parsed.username().is_empty() || parsed.password().is_some() {
             return Err("must not carry user information (user@host)".into());
         }
@@ -319,8 +332,14 @@ mod tests {
 
     #[test]
     fn targets_must_be_absolute_http_urls_without_userinfo() {
-        for good in ["https://example.com", "http://example.com/a?b=c#d", "HTTPS://EXAMPLE.com/%7e"]
-        {
+        for good in [
+            "https://example.com",
+            "http://example.com/a?b=c#d",
+            "HTTPS://EXAMPLE.com/%7e",
+            "http://my_host.example.com.:8080/x*",
+            "http://127.0.0.1:3000/",
+            "http://[::1]/",
+        ] {
             assert_eq!(TargetUrl::parse(good).unwrap().as_str(), good);
         }
         for bad in [
@@ -337,6 +356,10 @@ mod tests {
             "https://example.com/\r\nSet-Cookie:x",
             "https://exa\tmple.com",
             " https://example.com",
+            "http://exa*mple.com/",
+            "http://example.com*",
+            "https://a..b.example/",
+            "https://ex!ample.com/",
         ] {
             assert!(TargetUrl::parse(bad).is_err(), "{bad:?} should be refused");
         }

@@ -71,9 +71,15 @@ impl ListQuery {
         Ok(Self { params, page })
     }
 
-    /// A text filter, as given.
-    pub fn text(&self, name: &str) -> Option<String> {
-        self.params.get(name).cloned()
+    /// A text filter, as given; a 400 when it holds NUL, which no text column
+    /// can hold (the database would refuse the query).
+    pub fn text(&self, name: &str) -> Result<Option<String>, ApiError> {
+        match self.params.get(name) {
+            Some(value) if value.contains('\0') => {
+                Err(ApiError::bad_field(name, "must not contain NUL characters (U+0000)"))
+            }
+            value => Ok(value.cloned()),
+        }
     }
 
     /// An id filter: an integer, or the request is a 400.

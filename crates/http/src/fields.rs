@@ -71,10 +71,14 @@ impl<'a> Fields<'a> {
         value.as_bool().or_else(|| self.refuse(name, "must be a boolean (true or false)"))
     }
 
-    /// An integer id, when present and not `null`.
+    /// An integer id, when present and not `null`. JSON has one number type, so
+    /// `7.0` is the integer 7 (as JSON Schema says); `7.5` is refused.
     pub fn optional_id(&mut self, name: &str) -> Option<i64> {
         let value = self.body.get(name).filter(|v| !v.is_null())?;
-        value.as_i64().or_else(|| self.refuse(name, "must be an integer id"))
+        value
+            .as_i64()
+            .or_else(|| integral(value))
+            .or_else(|| self.refuse(name, "must be an integer id"))
     }
 
     /// A JSON object, when present and not `null`.
@@ -110,6 +114,15 @@ impl<'a> Fields<'a> {
         self.errors.add(name, why);
         None
     }
+}
+
+/// The integer a float with no fraction stands for, within the range where every
+/// integer has an exact float (2^53).
+fn integral(value: &Value) -> Option<i64> {
+    const EXACT: f64 = 9_007_199_254_740_992.0;
+    let number = value.as_f64().filter(|n| n.fract() == 0.0 && n.abs() <= EXACT)?;
+    // Lossless: the range check above keeps the number exact.
+    Some(number as i64)
 }
 
 /// The value of a required field after [`Fields::finish`] succeeded.

@@ -10,6 +10,7 @@ mod extract;
 mod fields;
 mod guard;
 mod json_errors;
+pub mod openapi;
 mod routes;
 mod telemetry;
 
@@ -24,10 +25,12 @@ use actix_web::{App, HttpServer, web};
 use domain::Shortener;
 use domain::ports::Store;
 use slog::warn;
+use utoipa_actix_web::AppExt;
 
 pub use cache_metrics::CacheMetrics;
 pub use error::ApiError;
 pub use guard::{AuthMode, GuardSettings, RateLimit, TrustedProxies};
+use openapi::ApiResource;
 use routes::{bulk, events, health, metrics, redirect, urls, users};
 pub use telemetry::{Drill, Telemetry};
 
@@ -80,35 +83,55 @@ impl Default for HttpSettings {
     }
 }
 
-/// The routes of the API on `S`, for `App::configure`.
-pub fn routes<S: Store>(config: &mut web::ServiceConfig) {
+/// The routes of the API on `S`, for `UtoipaApp::configure`. Each is registered
+/// with its OpenAPI operation (see [`openapi::ApiResource`]), which also makes
+/// the document.
+pub fn routes<S: Store>(config: &mut utoipa_actix_web::service_config::ServiceConfig) {
+    use openapi::docs;
     config
-        .service(web::resource("/health").get(health::deep::<S>))
-        .service(web::resource("/health/live").get(health::live))
-        .service(web::resource("/health/ready").get(health::ready::<S>))
-        .service(web::resource("/metrics").get(metrics::export))
-        .service(web::resource("/users").get(users::list::<S>).post(users::create::<S>))
-        .service(web::resource("/users/bulk").post(bulk::import::<S>))
+        .service(ApiResource::new("/health").to(health::__path_deep, health::deep::<S>))
+        .service(ApiResource::new("/health/live").to(health::__path_live, health::live))
+        .service(ApiResource::new("/health/ready").to(health::__path_ready, health::ready::<S>))
+        .service(ApiResource::new("/metrics").to(metrics::__path_export, metrics::export))
+        .service(ApiResource::new("/openapi.json").to(docs::__path_document, docs::document))
+        .service(ApiResource::new("/docs").to(docs::__path_page, docs::page))
+        .service(ApiResource::new("/docs/{file}").to(docs::__path_file, docs::file))
         .service(
-            web::resource("/users/{id}")
-                .get(users::get::<S>)
-                .put(users::update::<S>)
-                .delete(users::delete::<S>),
+            ApiResource::new("/users")
+                .to(users::__path_list, users::list::<S>)
+                .to(users::__path_create, users::create::<S>),
         )
-        .service(web::resource("/urls").get(urls::list::<S>).post(urls::create::<S>))
+        .service(ApiResource::new("/users/bulk").to(bulk::__path_import, bulk::import::<S>))
         .service(
-            web::resource("/urls/{id}")
-                .get(urls::get::<S>)
-                .put(urls::update::<S>)
-                .delete(urls::delete::<S>),
+            ApiResource::new("/users/{id}")
+                .to(users::__path_get, users::get::<S>)
+                .to(users::__path_update, users::update::<S>)
+                .to(users::__path_delete, users::delete::<S>),
         )
-        .service(web::resource("/urls/{id}/stats").get(urls::stats::<S>))
-        .service(web::resource("/urls/{id}/events").get(urls::events::<S>))
-        .service(web::resource("/events").get(events::list::<S>).post(events::create::<S>))
-        .service(web::resource("/events/{id}").get(events::get::<S>))
+        .service(
+            ApiResource::new("/urls")
+                .to(urls::__path_list, urls::list::<S>)
+                .to(urls::__path_create, urls::create::<S>),
+        )
+        .service(
+            ApiResource::new("/urls/{id}")
+                .to(urls::__path_get, urls::get::<S>)
+                .to(urls::__path_update, urls::update::<S>)
+                .to(urls::__path_delete, urls::delete::<S>),
+        )
+        .service(ApiResource::new("/urls/{id}/stats").to(urls::__path_stats, urls::stats::<S>))
+        .service(ApiResource::new("/urls/{id}/events").to(urls::__path_events, urls::events::<S>))
+        .service(
+            ApiResource::new("/events")
+                .to(events::__path_list, events::list::<S>)
+                .to(events::__path_create, events::create::<S>),
+        )
+        .service(ApiResource::new("/events/{id}").to(events::__path_get, events::get::<S>))
         // Last: a code never shadows the routes above.
         .service(
-            web::resource("/{short_code}").get(redirect::follow::<S>).head(redirect::peek::<S>),
+            ApiResource::new("/{short_code}")
+                .to(redirect::__path_follow, redirect::follow::<S>)
+                .to(redirect::__path_peek, redirect::peek::<S>),
         );
 }
 
@@ -133,6 +156,7 @@ pub fn server<S: Store>(
     let body_limit = settings.body_limit;
     let drill = settings.drill.clone();
     let telemetry = web::Data::new(telemetry);
+    let document = web::Data::new(openapi::docs::ApiDocument::new(&openapi::document::<S>()));
     let guard = guard::Guard::new(&settings.guard, settings.api_keys.clone());
     let extra_routes = settings.extra_routes;
     let mut server = HttpServer::new(move || {
@@ -143,14 +167,17 @@ pub fn server<S: Store>(
             .app_data(bulk_limit.clone())
             .app_data(health_timeout.clone())
             .app_data(telemetry.clone())
+            .app_data(document.clone())
             .app_data(extract::json_config(body_limit))
             .app_data(extract::query_config())
             .wrap(from_fn(move |req, next| std::sync::Arc::clone(&guard).check(req, next)))
             .wrap(json_errors::middleware())
             // Outermost, so it sees the final answer (JSON error rewrites included).
             .wrap(from_fn(move |req, next| Rc::clone(&observer).observe(req, next)))
+            .into_utoipa_app()
             .configure(routes::<S>)
             .default_service(web::to(json_errors::not_found))
+            .into_app()
             .configure(|config| extra_routes.into_iter().for_each(|extra| extra(config)))
     })
     .shutdown_timeout(settings.shutdown_timeout.as_secs())

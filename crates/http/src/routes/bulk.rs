@@ -18,6 +18,7 @@ use serde_json::json;
 use tokio::sync::mpsc;
 
 use crate::error::ApiError;
+use crate::openapi::schemas::{ErrorBody, ImportReport as ImportReportBody, UserImport};
 
 /// Rows per repository batch: large enough for set-based inserts to pay off,
 /// small enough to keep memory flat.
@@ -27,6 +28,23 @@ const BATCH_ROWS: usize = 2000;
 #[derive(Debug, Clone, Copy)]
 pub struct BulkLimit(pub usize);
 
+/// Import users from CSV
+///
+/// `multipart/form-data` with the CSV in the field `file`; streamed, so any size
+/// up to the upload limit works. Rows whose username exists already count as
+/// accepted, so importing a file twice gives the same answer and the same table.
+/// A row's free `id` is kept. Refused rows are reported with their line.
+#[utoipa::path(
+    post, path = "/users/bulk", tag = "users", operation_id = "importUsers",
+    request_body(content = UserImport, content_type = "multipart/form-data"),
+    responses(
+        (status = 200, description = "What was imported and what was refused", body = ImportReportBody),
+        (status = 400, description = "No `file` field, an empty file, or not a users CSV", body = ErrorBody,
+            example = json!({"error": "Missing the multipart field 'file' with the CSV"})),
+        (status = 413, description = "The upload is over the size limit", body = ErrorBody),
+        (status = 503, description = "The database is unavailable; retry", body = ErrorBody),
+    )
+)]
 pub async fn import<S: Store>(
     app: web::Data<Shortener<S>>,
     limit: web::Data<BulkLimit>,

@@ -10,6 +10,8 @@ use domain::Shortener;
 use domain::ports::Store;
 use serde_json::json;
 
+use crate::openapi::schemas::{Health, Probe};
+
 /// How long a health check waits for the database before calling it down: a
 /// probe must answer in time even when the database hangs.
 #[derive(Debug, Clone, Copy)]
@@ -61,8 +63,20 @@ async fn cache_status<S: Store>(app: &Shortener<S>, timeout: HealthTimeout) -> &
     }
 }
 
-/// 200 while the store of record answers, 503 otherwise; the cache's state is
-/// reported either way. Both are checked at once, each within the time-out.
+/// Health of the service and its dependencies
+///
+/// 200 while the database answers, 503 otherwise; the cache's state is reported
+/// either way (a cache outage alone stays 200).
+#[utoipa::path(
+    get, path = "/health", tag = "operations", operation_id = "health",
+    responses(
+        (status = 200, description = "The service can serve", body = Health,
+            example = json!({"status": "ok", "database": "ok", "cache": "ok"})),
+        (status = 503, description = "The database does not answer", body = Health,
+            example = json!({"status": "unavailable", "database": "down", "cache": "ok"})),
+    )
+)]
+// Both dependencies are checked at once, each within the time-out.
 pub async fn deep<S: Store>(
     app: web::Data<Shortener<S>>,
     timeout: web::Data<HealthTimeout>,
@@ -73,8 +87,18 @@ pub async fn deep<S: Store>(
     Ok(HttpResponse::Ok().json(json!({"status": "ok", "database": "ok", "cache": cache})))
 }
 
+/// Readiness
+///
 /// 200 when this replica can serve requests now. Only the database decides it:
 /// the cache is optional, and a replica without it still serves.
+#[utoipa::path(
+    get, path = "/health/ready", tag = "operations", operation_id = "readiness",
+    responses(
+        (status = 200, description = "Ready", body = Probe, example = json!({"status": "ok"})),
+        (status = 503, description = "The database does not answer", body = Probe,
+            example = json!({"status": "unavailable", "database": "down"})),
+    )
+)]
 pub async fn ready<S: Store>(
     app: web::Data<Shortener<S>>,
     timeout: web::Data<HealthTimeout>,
@@ -83,7 +107,13 @@ pub async fn ready<S: Store>(
     Ok(HttpResponse::Ok().json(json!({"status": "ok"})))
 }
 
+/// Liveness
+///
 /// 200 as long as the process answers at all.
+#[utoipa::path(
+    get, path = "/health/live", tag = "operations", operation_id = "liveness",
+    responses((status = 200, description = "Alive", body = Probe, example = json!({"status": "ok"})))
+)]
 pub async fn live() -> HttpResponse {
     HttpResponse::Ok().json(json!({"status": "ok"}))
 }

@@ -7,6 +7,7 @@ use domain::ports::Store;
 use domain::{ClickContext, Link, Shortener};
 
 use crate::error::ApiError;
+use crate::openapi::schemas::ErrorBody;
 
 type App<S> = web::Data<Shortener<S>>;
 
@@ -23,6 +24,25 @@ fn redirect_to(link: &Cached<Link>) -> HttpResponse {
         .finish()
 }
 
+/// Follow a short link
+///
+/// Redirects to the target of an active link and records one `click` event
+/// (with the referrer and user agent when sent). Unknown, inactive and deleted
+/// codes are 404 and record nothing.
+#[utoipa::path(
+    get, path = "/{short_code}", tag = "redirects", operation_id = "followShortCode",
+    params(("short_code" = String, Path, description = "The link's code (case-sensitive)", example = "Ab3dE9")),
+    responses(
+        (status = 302, description = "To the target", headers(
+                ("Location" = String, description = "The target, always pure ASCII"),
+                ("Cache-Control" = String, description = "`private, no-store`: edits apply at once"),
+                ("X-Cache" = String, description = "How the cache took part: `hit`, `miss` or `bypass`"),
+            )),
+        (status = 404, description = "No active link has this code", body = ErrorBody,
+            example = json!({"error": "URL not found"})),
+        (status = 503, description = "The database is unavailable and the code is not cached", body = ErrorBody),
+    )
+)]
 pub async fn follow<S: Store>(
     app: App<S>,
     req: HttpRequest,
@@ -40,7 +60,22 @@ pub async fn follow<S: Store>(
     Ok(redirect_to(&followed.link))
 }
 
-/// `HEAD` answers like `GET` but records no click.
+/// Look at a short link
+///
+/// Answers like `GET` without a body, and records no click.
+#[utoipa::path(
+    head, path = "/{short_code}", tag = "redirects", operation_id = "peekShortCode",
+    params(("short_code" = String, Path, description = "The link's code (case-sensitive)", example = "Ab3dE9")),
+    responses(
+        (status = 302, description = "To the target", headers(
+                ("Location" = String, description = "The target, always pure ASCII"),
+                ("Cache-Control" = String, description = "`private, no-store`: edits apply at once"),
+                ("X-Cache" = String, description = "How the cache took part: `hit`, `miss` or `bypass`"),
+            )),
+        (status = 404, description = "No active link has this code"),
+        (status = 503, description = "The database is unavailable and the code is not cached"),
+    )
+)]
 pub async fn peek<S: Store>(
     app: App<S>,
     code: web::Path<String>,

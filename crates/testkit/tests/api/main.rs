@@ -29,6 +29,7 @@ macro_rules! on_every_store {
 mod bad_input;
 mod bulk;
 mod events;
+mod openapi;
 mod pagination;
 mod redirect;
 mod urls;
