@@ -67,10 +67,8 @@ def load(path):
     raw = report["raw_metrics"]
     requests = raw["requests"]
     aggregated = next(r for r in report["raw_request_metrics"] if r["name"] == "Aggregated")
-    scenarios = [s["name"] for s in report.get("scenario_metrics") or [] if s.get("name")]
+    # Reports are named STEP-TIME.json (loadtests/src/args.rs).
     scenario = os.path.basename(path).split("-")[0]
-    if scenarios and scenarios[0] != "Aggregated":
-        scenario = scenarios[0]
     all_times = merged(requests)
     redirect = merged(requests, {"GET /{short_code}"})
     run = {
@@ -157,7 +155,10 @@ def plot(runs, out):
     fig, (ax_rps, ax_p95) = plt.subplots(1, 2, figsize=(12, 4.8))
     series = {}
     for key, group in grouped(runs):
-        label = key[2] or ("soak (10 min)" if key[0] == "soak" else "ours (Rust, 2 replicas + Nginx)" if key[0] != "baseline" else "ours (Rust, 1 replica direct)")
+        # One line per --notes (e.g. "cache", "no cache"); the soak is a point of its own.
+        label = "ours" + (f", {key[2]}" if key[2] else "")
+        if key[0] == "soak":
+            label += ", 10-minute soak"
         series.setdefault(label, []).append((key[1], group))
     markers = iter("osD^vP*X")
     for label, points in series.items():
@@ -179,7 +180,8 @@ def plot(runs, out):
     for ax in (ax_rps, ax_p95):
         ax.grid(True, alpha=0.3)
         ax.legend(fontsize=8)
-    fig.suptitle("shortener on one 2-core machine (shared, noisy); goose 0.19, 0.5-1.5 s think time")
+    fig.suptitle("shortener on one shared 2-core machine: 50 users = 1 replica direct, more = Nginx + 2 replicas;"
+                 " goose 0.19, 0.5-1.5 s think time", fontsize=10)
     fig.tight_layout()
     os.makedirs(os.path.dirname(out), exist_ok=True)
     fig.savefig(out, dpi=110)
@@ -195,7 +197,13 @@ def main():
     paths = args.reports or sorted(
         p for p in glob.glob(os.path.join(HERE, "reports", "*.json")) if not p.endswith(".server.json")
     )
-    runs = [load(p) for p in paths]
+    runs = []
+    for path in paths:
+        try:
+            runs.append(load(path))
+        except (ValueError, KeyError, StopIteration) as e:
+            # A run still in progress leaves an empty or partial report.
+            print(f"plot.py: skipping {os.path.relpath(path, REPO)}: {e!r}", file=sys.stderr)
     if not runs:
         sys.exit("plot.py: no goose JSON report (run a scenario first: just loadtest-baseline)")
     if args.table:
