@@ -20,7 +20,7 @@ admin_url=${DATABASE_ADMIN_URL:-postgres://postgres@127.0.0.1:5432}
 examples=${API_FUZZ_EXAMPLES:-60}
 max_time=${API_FUZZ_MAX_TIME:-300}
 min_requests=${API_FUZZ_MIN_REQUESTS:-1000}
-venv=${API_FUZZ_VENV:-target/api-fuzz-venv}
+venv=$(realpath -m "${API_FUZZ_VENV:-target/api-fuzz-venv}")
 binary=${CARGO_TARGET_DIR:-target}/debug/shortener
 seed_data=${API_FUZZ_SEED_DATA:-../shared/seed-data}
 
@@ -28,6 +28,8 @@ work=$(mktemp -d)
 # The reports stay for a look after the run (target/ is not versioned).
 reports=${CARGO_TARGET_DIR:-target}/api-fuzz
 mkdir -p "$reports"
+reports=$(realpath "$reports")
+root=$(pwd)
 database="api_fuzz_$(date +%s)_$$"
 server_pid=""
 
@@ -84,12 +86,14 @@ echo "== API fuzzing: schemathesis (every check; examples, coverage, fuzzing, st
 # does not exist and fails, whatever the fuzzer tries.
 export HTTP_PROXY=http://127.0.0.1:9 HTTPS_PROXY=http://127.0.0.1:9 NO_PROXY=127.0.0.1,localhost
 set +e
-timeout $((max_time + 120)) "$venv/bin/schemathesis" --config-file scripts/schemathesis.toml --no-color \
+# From the reports' folder: schemathesis keeps its cache in the working directory.
+(cd "$reports" && timeout $((max_time + 120)) "$venv/bin/schemathesis" \
+  --config-file "$root/scripts/schemathesis.toml" --no-color \
   run "$base/openapi.json" --url "$base" \
   --checks all --max-examples "$examples" --max-time "$max_time" --seed 2025 \
   --generation-database "$reports/examples" \
   --report ndjson,junit --report-ndjson-path "$reports/events.ndjson" \
-  --report-junit-path "$reports/junit.xml"
+  --report-junit-path "$reports/junit.xml")
 fuzz_status=$?
 set -e
 

@@ -2,14 +2,14 @@
 
 use diesel::pg::Pg;
 use diesel::prelude::*;
-use diesel_async::RunQueryDsl;
+use diesel_async::{AsyncConnection, RunQueryDsl};
 use domain::import::{ImportRejection, ImportUser};
 use domain::ports::{Result, UserRepository};
 use domain::{Error, Listing, NewUser, Page, User, UserFilter, UserId, UserPatch};
 
-use crate::error::database_error;
+use crate::error::{Failure, database_error};
 use crate::rows::{NewUserRow, UserRow, page_with_total};
-use crate::schema::users;
+use crate::schema::{urls, users};
 use crate::store::PgStore;
 
 /// The columns a patch changes; `None` leaves a column as it is.
@@ -89,11 +89,24 @@ impl UserRepository for PgStore {
 
     async fn delete_user(&self, id: UserId) -> Result<()> {
         let mut conn = self.connection().await?;
-        // The foreign keys' ON DELETE SET NULL detaches the user's URLs and events.
-        let deleted = diesel::delete(users::table.find(id))
-            .execute(&mut conn)
-            .await
-            .map_err(database_error)?;
+        let deleted = conn
+            .transaction(async |conn| {
+                // Lock order: the user's URLs, then the user. An update or delete of
+                // a URL holds the URL and then the user (its event names the
+                // owner); deleting the user first and detaching the URLs after, as
+                // the cascade alone would, takes them the other way round and
+                // deadlocks with it.
+                urls::table
+                    .filter(urls::user_id.eq(id))
+                    .order(urls::id)
+                    .select(urls::id)
+                    .for_update()
+                    .load::<i64>(conn)
+                    .await?;
+                // The foreign keys' ON DELETE SET NULL detaches the URLs and events.
+                diesel::delete(users::table.find(id)).execute(conn).await.map_err(Failure::from)
+            })
+            .await?;
         if deleted == 0 { Err(Error::UserNotFound) } else { Ok(()) }
     }
 

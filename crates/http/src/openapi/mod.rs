@@ -57,9 +57,122 @@ pub fn document<S: Store>() -> Value {
         .openapi(ApiDoc::openapi())
         .configure(crate::routes::<S>)
         .split_for_parts();
+    let mut document = document;
+    document_the_guard(&mut document);
     let mut json = serde_json::to_value(&document).expect("an OpenAPI document is JSON");
     spell_links_in_camel_case(&mut json);
     json
+}
+
+/// The answers of the guard in front of every route (`crate::guard`): 401 and
+/// 403 on writes with `AUTH_MODE=api-key`, 429 when a rate limit is set (writes;
+/// reads and redirects too with a read limit, never probes and metrics), 431 for
+/// a request head over the limit. Writes accept a bearer key, which only the
+/// api-key mode asks for.
+fn document_the_guard(document: &mut utoipa::openapi::OpenApi) {
+    use utoipa::openapi::header::HeaderBuilder;
+    use utoipa::openapi::schema::{ObjectBuilder, Type};
+    use utoipa::openapi::security::{
+        HttpAuthScheme, HttpBuilder, SecurityRequirement, SecurityScheme,
+    };
+    use utoipa::openapi::{ContentBuilder, ResponseBuilder};
+
+    let error = |description: &str, example: Value| {
+        ResponseBuilder::new().description(description).content(
+            "application/json",
+            ContentBuilder::new()
+                .schema(Some(utoipa::openapi::Ref::from_schema_name("Error")))
+                .example(Some(example))
+                .build(),
+        )
+    };
+    let integer = || ObjectBuilder::new().schema_type(Type::Integer);
+    let too_many = error(
+        "Over this client's rate limit (only when one is configured)",
+        serde_json::json!({"error": "Too many requests: retry in 2 s"}),
+    )
+    .header(
+        "Retry-After",
+        HeaderBuilder::new().schema(integer()).description(Some("Seconds to wait")).build(),
+    )
+    .header(
+        "RateLimit-Limit",
+        HeaderBuilder::new().schema(integer()).description(Some("The burst")).build(),
+    )
+    .header("RateLimit-Remaining", HeaderBuilder::new().schema(integer()).build())
+    .header(
+        "RateLimit-Reset",
+        HeaderBuilder::new().schema(integer()).description(Some("Seconds")).build(),
+    )
+    .header(
+        "RateLimit-Policy",
+        HeaderBuilder::new()
+            .schema(ObjectBuilder::new().schema_type(Type::String))
+            .description(Some("`<per minute>;w=60;burst=<burst>`"))
+            .build(),
+    )
+    .build();
+    let unauthorized = error(
+        "`AUTH_MODE=api-key` only: no key, a malformed one or an unknown one",
+        serde_json::json!({"error": "This request needs an API key: send Authorization: Bearer <key>"}),
+    )
+    .header(
+        "WWW-Authenticate",
+        HeaderBuilder::new().schema(ObjectBuilder::new().schema_type(Type::String)).build(),
+    )
+    .build();
+    let forbidden = error(
+        "`AUTH_MODE=api-key` only: the key was revoked",
+        serde_json::json!({"error": "This API key was revoked"}),
+    )
+    .build();
+    let head_too_large = error(
+        "The request head is over `MAX_HEADER_BYTES`",
+        serde_json::json!({"error": "Request headers are too large"}),
+    )
+    .build();
+
+    for (path, item) in document.paths.paths.iter_mut() {
+        let operational = path == "/metrics" || path.starts_with("/health");
+        let writes = [&mut item.post, &mut item.put, &mut item.patch, &mut item.delete];
+        for operation in writes.into_iter().flatten() {
+            let responses = &mut operation.responses.responses;
+            responses.insert("401".into(), unauthorized.clone().into());
+            responses.insert("403".into(), forbidden.clone().into());
+            responses.insert("429".into(), too_many.clone().into());
+            // Open by default: a key is needed only in the api-key mode.
+            let key = SecurityRequirement::new("apiKey", Vec::<String>::new());
+            operation.security = Some(vec![SecurityRequirement::default(), key]);
+        }
+        let reads = [&mut item.get, &mut item.head, &mut item.options];
+        for operation in reads.into_iter().flatten().filter(|_| !operational) {
+            operation.responses.responses.insert("429".into(), too_many.clone().into());
+        }
+        let every = [
+            &mut item.get,
+            &mut item.head,
+            &mut item.post,
+            &mut item.put,
+            &mut item.patch,
+            &mut item.delete,
+            &mut item.options,
+        ];
+        for operation in every.into_iter().flatten() {
+            operation.responses.responses.insert("431".into(), head_too_large.clone().into());
+        }
+    }
+    let key = HttpBuilder::new()
+        .scheme(HttpAuthScheme::Bearer)
+        .description(Some(
+            "With `AUTH_MODE=api-key`, every POST, PUT, PATCH and DELETE needs \
+             `Authorization: Bearer <key>` (keys: `shortener keys create --name NAME`). \
+             The default mode asks for none.",
+        ))
+        .build();
+    document
+        .components
+        .get_or_insert_with(Default::default)
+        .add_security_scheme("apiKey", SecurityScheme::Http(key));
 }
 
 /// utoipa 5 writes the fields of a Link object in snake case (`operation_id`);

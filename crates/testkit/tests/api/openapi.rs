@@ -147,3 +147,90 @@ on_every_store! {
         assert_eq!(listed[0]["details"], details);
     }
 }
+
+/// Every header the document promises for `status` of `method path` is there.
+async fn assert_documented(
+    document: &Value,
+    method: &str,
+    path: &str,
+    response: reqwest::Response,
+) {
+    let status = response.status();
+    let documented = &document["paths"][path][method]["responses"][status.as_str()];
+    assert!(documented.is_object(), "{method} {path}: {status} is not documented");
+    for header in documented["headers"].as_object().into_iter().flat_map(|h| h.keys()) {
+        assert!(
+            response.headers().contains_key(header.as_str()),
+            "{method} {path} {status}: no {header}"
+        );
+    }
+    let body = expect_json(response, status).await;
+    assert!(body["error"].is_string(), "{body}");
+}
+
+#[tokio::test]
+async fn the_guards_refusals_are_the_documented_ones() {
+    let limited = testkit::spawn_app_with(testkit::StoreKind::Memory, |config| {
+        config.rate_limit_writes_per_minute = 1;
+        config.rate_limit_writes_burst = 1;
+    })
+    .await;
+    let document = limited.get_json("/openapi.json").await;
+    let write = json!({"username": "one", "email": "one@example.com"});
+    expect_json(limited.post_json("/users", &write).await, StatusCode::CREATED).await;
+    let refused =
+        limited.post_json("/users", &json!({"username": "two", "email": "two@example.com"})).await;
+    assert_eq!(refused.status(), StatusCode::TOO_MANY_REQUESTS);
+    assert_documented(&document, "post", "/users", refused).await;
+
+    let keyed = testkit::spawn_app_with(testkit::StoreKind::Memory, |config| {
+        config.auth_mode = "api-key".parse().unwrap();
+    })
+    .await;
+    let refused = keyed.post_json("/urls", &json!({"original_url": "https://example.com/"})).await;
+    assert_eq!(refused.status(), StatusCode::UNAUTHORIZED);
+    assert_documented(&document, "post", "/urls", refused).await;
+    let scheme = &document["components"]["securitySchemes"]["apiKey"];
+    assert_eq!(
+        (scheme["type"].as_str(), scheme["scheme"].as_str()),
+        (Some("http"), Some("bearer"))
+    );
+    assert_eq!(document["paths"]["/urls"]["post"]["security"], json!([{}, {"apiKey": []}]));
+}
+
+// Found by schemathesis (two workers): `DELETE /users/{id}` while the user's URLs
+// were being updated or deleted deadlocked in PostgreSQL (the update holds the
+// URL and wants the user, the delete holds the user and wants the URLs) and one
+// of them answered 500.
+#[tokio::test]
+async fn deleting_a_user_while_its_urls_change_never_deadlocks() {
+    let app = testkit::spawn_app(testkit::StoreKind::Postgres).await;
+    for round in 0..6 {
+        let user = app.create_user(&format!("owner{round}")).await;
+        let mut urls = Vec::new();
+        for n in 0..8 {
+            let body =
+                json!({"original_url": format!("https://example.com/{n}"), "user_id": user["id"]});
+            urls.push(app.create_url(&body).await["id"].as_i64().unwrap());
+        }
+        let changes = urls.iter().enumerate().map(|(n, id)| {
+            let app = &app;
+            async move {
+                let path = format!("/urls/{id}");
+                if n % 2 == 0 {
+                    app.put_json(&path, &json!({"title": format!("t{n}"), "is_active": false}))
+                        .await
+                        .status()
+                } else {
+                    app.delete(&path).await.status()
+                }
+            }
+        });
+        let delete = async { app.delete(&format!("/users/{}", user["id"])).await.status() };
+        let (statuses, deleted) = tokio::join!(futures_util::future::join_all(changes), delete);
+        assert_eq!(deleted, StatusCode::NO_CONTENT, "round {round}");
+        for status in statuses {
+            assert!(status.is_success(), "round {round}: {status}");
+        }
+    }
+}
