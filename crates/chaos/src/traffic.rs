@@ -232,9 +232,16 @@ impl Workload {
     }
 }
 
-/// A client for the stack on loopback: no proxy, redirects not followed.
+/// A client for the stack on loopback: no proxy, redirects not followed, and a
+/// new connection per request. The rolling restart takes a replica out with an
+/// Nginx reload, and a reloading Nginx closes its idle keep-alive connections to
+/// clients; a POST written on one at that instant is lost in a way HTTP/1.1 gives
+/// no client a means to tell apart from a failure. That race belongs to the
+/// client's connection pool, not to the replicas these tests judge (see
+/// docs/reliability.md).
 pub fn local_client() -> Result<Client, Error> {
     Ok(Client::builder()
+        .pool_max_idle_per_host(0)
         .no_proxy()
         .redirect(reqwest::redirect::Policy::none())
         .timeout(Duration::from_secs(20))
