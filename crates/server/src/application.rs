@@ -86,8 +86,8 @@ pub async fn cache_from_config(
     config: &ServeConfig,
     logger: &Logger,
 ) -> Result<Arc<dyn Cache>, StartupError> {
+    // Said in the start-up line, which must stay the first line of the log.
     let Some(redis) = config.redis() else {
-        info!(logger, "no cache (REDIS_URL is not set)");
         return Ok(Arc::new(NullCache));
     };
     let cache = RedisCache::connect(&redis).map_err(|e| StartupError::Cache(e.0))?;
@@ -133,7 +133,8 @@ impl Application {
     ) -> Result<Self, StartupError> {
         let listener = TcpListener::bind(&config.bind)?;
         let port = listener.local_addr()?.port();
-        info!(logger, "starting"; "store" => store.describe(), "bind" => &config.bind, "port" => port);
+        info!(logger, "starting"; "store" => store.describe(),
+              "cache" => if cache.is_enabled() { "redis" } else { "none (REDIS_URL is not set)" }, "bind" => &config.bind, "port" => port);
         let guard = config.guard();
         info!(logger, "guard"; "auth_mode" => format!("{:?}", guard.auth),
               "trusted_proxies" => %config.trusted_proxies,

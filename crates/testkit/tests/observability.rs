@@ -331,3 +331,12 @@ async fn health_follows_the_database_down_and_back() {
     eventually(&app, "/health/ready", StatusCode::OK).await;
     app.create_user("after").await;
 }
+
+#[tokio::test]
+async fn the_first_log_line_says_the_store_is_in_memory() {
+    let app = spawn_app(StoreKind::Memory).await;
+    let first = app.logs.lines().into_iter().next().expect("a start-up line");
+    assert_eq!(first["msg"], "starting", "{first}");
+    assert!(first["store"].as_str().is_some_and(|s| s.starts_with("in-memory")), "{first}");
+    assert!(first["cache"].as_str().is_some_and(|c| c.starts_with("none")), "{first}");
+}
