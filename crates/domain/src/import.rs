@@ -29,6 +29,47 @@ pub struct ImportUser {
     pub created_at: NaiveDateTime,
 }
 
+/// Rows of one batch of a file, validated as they are added: the users to write
+/// and the rows refused. Validation needs no I/O, so the reader of a file can do
+/// it on its own thread while the previous batch is being written.
+#[derive(Debug, Clone)]
+pub struct ImportBatch {
+    /// Stands in for a missing `created_at`: when the import started.
+    now: NaiveDateTime,
+    users: Vec<ImportUser>,
+    rejections: Vec<ImportRejection>,
+}
+
+impl ImportBatch {
+    /// An empty batch of an import that started at `now`.
+    pub fn new(now: NaiveDateTime) -> Self {
+        Self { now, users: Vec::new(), rejections: Vec::new() }
+    }
+
+    /// Validates `row` into the batch.
+    pub fn push(&mut self, row: ImportRow) {
+        match row.validate(self.now) {
+            Ok(user) => self.users.push(user),
+            Err(rejection) => self.rejections.push(rejection),
+        }
+    }
+
+    /// How many rows were added, valid or not.
+    pub fn rows(&self) -> usize {
+        self.users.len() + self.rejections.len()
+    }
+
+    /// Takes the rows out, leaving an empty batch of the same import.
+    pub fn take(&mut self) -> Self {
+        std::mem::replace(self, Self::new(self.now))
+    }
+
+    /// The valid users and the refused rows.
+    pub fn into_parts(self) -> (Vec<ImportUser>, Vec<ImportRejection>) {
+        (self.users, self.rejections)
+    }
+}
+
 /// A row that was not imported, and why.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ImportRejection {
@@ -129,6 +170,26 @@ mod tests {
         assert_eq!(user.created_at, parse_timestamp("2024-01-02 17:05:09").unwrap());
         let user = row("", "bob", "bob@example.com", "").validate(now).unwrap();
         assert_eq!((user.id, user.created_at), (None, now));
+    }
+
+    #[test]
+    fn a_batch_sorts_rows_into_users_and_refusals_and_keeps_its_clock_when_taken() {
+        let now = parse_timestamp("2026-01-01 00:00:00").unwrap();
+        let mut batch = ImportBatch::new(now);
+        batch.push(row("1", "alice", "alice@example.com", ""));
+        batch.push(row("2", "", "nobody@example.com", ""));
+        assert_eq!(batch.rows(), 2);
+
+        let (users, refused) = batch.take().into_parts();
+        assert_eq!(users.len(), 1);
+        assert_eq!(users[0].created_at, now);
+        assert_eq!(refused.len(), 1);
+        assert!(refused[0].reason.starts_with("username"));
+
+        assert_eq!(batch.rows(), 0);
+        batch.push(row("", "bob", "bob@example.com", ""));
+        let (users, _) = batch.into_parts();
+        assert_eq!(users[0].created_at, now, "the emptied batch is of the same import");
     }
 
     #[test]

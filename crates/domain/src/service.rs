@@ -10,7 +10,7 @@ use futures_util::future::{BoxFuture, Shared};
 use crate::cache::{
     Cache, CacheOutcome, CacheStats, CacheTtls, Cached, Namespace, NoStats, NullCache,
 };
-use crate::import::{ImportReport, ImportRow};
+use crate::import::{ImportBatch, ImportReport};
 use crate::ports::{Clock, CodeGenerator, RandomCodes, Result, Store, SystemClock};
 use crate::{
     Details, Email, Error, Event, EventFilter, EventId, EventType, Link, Listing, NewEvent, NewUrl,
@@ -181,26 +181,23 @@ impl<S: Store> Shortener<S> {
         Ok(())
     }
 
-    /// Validates and imports one batch of rows, adding the outcome to `report`.
-    /// Callers feed a file through this in batches so memory stays bounded.
-    pub async fn import_users(
-        &self,
-        rows: Vec<ImportRow>,
-        report: &mut ImportReport,
-    ) -> Result<()> {
-        let now = self.clock.now();
-        let mut batch = Vec::with_capacity(rows.len());
-        for row in rows {
-            match row.validate(now) {
-                Ok(user) => batch.push(user),
-                Err(rejection) => report.reject(rejection),
-            }
-        }
-        let valid = batch.len() as u64;
-        let rejections = self.store.import_users(batch).await?;
+    /// An empty batch for a new import: rows without `created_at` get this moment.
+    pub fn new_import_batch(&self) -> ImportBatch {
+        ImportBatch::new(self.clock.now())
+    }
+
+    /// Imports one validated batch, adding the outcome to `report`. Callers feed
+    /// a file through this in batches so memory stays bounded.
+    pub async fn import_users(&self, batch: ImportBatch, report: &mut ImportReport) -> Result<()> {
+        let (users, mut refused) = batch.into_parts();
+        let valid = users.len() as u64;
+        let clashes = self.store.import_users(users).await?;
         self.invalidate(Vec::new(), &[Namespace::Users]).await;
-        report.accept(valid - rejections.len() as u64);
-        rejections.into_iter().for_each(|rejection| report.reject(rejection));
+        report.accept(valid - clashes.len() as u64);
+        // Listed in the order of the file, whichever step refused them.
+        refused.extend(clashes);
+        refused.sort_by_key(|rejection| rejection.line);
+        refused.into_iter().for_each(|rejection| report.reject(rejection));
         Ok(())
     }
 

