@@ -82,6 +82,11 @@ impl RedisCache {
                 connection.connection_timeout = Duration::from_secs(1);
                 connection.internal_command_timeout = Duration::from_secs(1);
             })
+            // The per-call options below are not applied to EVAL (fred issue #353:
+            // it waits for a reconnection however long that takes); this bound is.
+            .with_performance_config(|performance| {
+                performance.default_command_timeout = config.timeout;
+            })
             // Forever, every 250 ms: an outage ends by itself, so must the fallback.
             .set_policy(ReconnectPolicy::new_constant(0, 250))
             .build()
