@@ -5,26 +5,65 @@
 //! disconnected, calls fail at once instead of queueing.
 //!
 //! Keys live under a configurable prefix, so several deployments (or test runs)
-//! can share one Redis without seeing each other's entries.
+//! can share one Redis without seeing each other's entries. Under it:
+//! `{key}` the entries, `generation:{namespace}` the namespace generations,
+//! `version:{key}` the entry versions, and `versions` the counter they come from.
 
 use std::fmt;
 use std::sync::Arc;
 use std::time::Duration;
 
-use domain::cache::{Cache, CacheError, CacheFuture, Namespace};
+use domain::cache::{Cache, CacheError, CacheFuture, Guard, Namespace};
 use fred::prelude::{
     Builder, ClientLike, Config, Error as FredError, KeysInterface, LuaInterface, ReconnectPolicy,
 };
 use fred::types::config::Options;
 use futures_util::FutureExt;
 
-/// Stores `ARGV[1]` under `KEYS[1]` for `ARGV[3]` ms only while the generation in
-/// `KEYS[2]` still equals `ARGV[2]`: the check and the write are one atomic step.
+/// Stores `ARGV[1]` under `KEYS[1]` for `ARGV[3]` ms only while the version in
+/// `KEYS[2]` (a generation or an entry version; absent reads as 0) still equals
+/// `ARGV[2]`: the check and the write are one atomic step.
 const FILL_IF_CURRENT: &str = "\
 if (redis.call('GET', KEYS[2]) or '0') == ARGV[2] then \
   redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[3]) \
 end \
 return 0";
+
+/// One atomic invalidation. `KEYS[1..ARGV[1]]` are generations to bump,
+/// `KEYS[ARGV[1] + 1]` the entry-version counter, then pairs of an entry to delete
+/// and its version key, which gets the counter's next value for `ARGV[2]` ms.
+///
+/// A version must never return to a value a reader still holds, or that reader's
+/// stale fill would pass. So counters that are absent (first use, or a Redis that
+/// restarted empty) start from the server's clock in microseconds, past any value
+/// they had before; and an entry's version outlives by far any reader that read
+/// it (see [`ENTRY_VERSION_TTL`]).
+const INVALIDATE: &str = "\
+local function bump(key) \
+  if redis.call('EXISTS', key) == 0 then \
+    local now = redis.call('TIME') \
+    redis.call('SET', key, now[1] * 1000000 + now[2]) \
+  end \
+  return redis.call('INCR', key) \
+end \
+local generations = tonumber(ARGV[1]) \
+for i = 1, generations do bump(KEYS[i]) end \
+if #KEYS > generations + 1 then \
+  local version = bump(KEYS[generations + 1]) \
+  for i = generations + 2, #KEYS, 2 do \
+    redis.call('DEL', KEYS[i]) \
+    redis.call('SET', KEYS[i + 1], version, 'PX', ARGV[2]) \
+  end \
+end \
+return 0";
+
+/// How long an entry's version is kept after the write that moved it. It must
+/// outlive every reader that read the version before that write (a read from the
+/// store: seconds at most, bounded by the pool's and PostgreSQL's time-outs); once
+/// it is gone, a fill is checked against 0, which no moved version equals. Ten
+/// minutes is far past any read and still lets the versions of codes written once
+/// go away.
+const ENTRY_VERSION_TTL: Duration = Duration::from_secs(600);
 
 /// How to reach Redis.
 #[derive(Clone, PartialEq, Eq)]
@@ -117,6 +156,18 @@ impl RedisCache {
     fn generation_key(&self, namespace: Namespace) -> String {
         format!("{}generation:{}", self.prefix, namespace.as_str())
     }
+
+    fn version_key(&self, key: &str) -> String {
+        format!("{}version:{key}", self.prefix)
+    }
+
+    /// The key holding the version that `guard` means for the entry `key`.
+    fn guard_key(&self, key: &str, guard: Guard) -> String {
+        match guard {
+            Guard::Namespace(namespace) => self.generation_key(namespace),
+            Guard::Entry => self.version_key(key),
+        }
+    }
 }
 
 fn failed(error: FredError) -> CacheError {
@@ -124,16 +175,12 @@ fn failed(error: FredError) -> CacheError {
 }
 
 impl Cache for RedisCache {
-    fn get<'a>(
-        &'a self,
-        key: &'a str,
-        namespace: Namespace,
-    ) -> CacheFuture<'a, (Option<String>, u64)> {
+    fn get<'a>(&'a self, key: &'a str, guard: Guard) -> CacheFuture<'a, (Option<String>, u64)> {
         async move {
-            let keys = vec![self.key(key), self.generation_key(namespace)];
-            let (value, generation): (Option<String>, Option<u64>) =
+            let keys = vec![self.key(key), self.guard_key(key, guard)];
+            let (value, version): (Option<String>, Option<u64>) =
                 self.client.with_options(&self.options).mget(keys).await.map_err(failed)?;
-            Ok((value, generation.unwrap_or(0)))
+            Ok((value, version.unwrap_or(0)))
         }
         .boxed()
     }
@@ -153,13 +200,13 @@ impl Cache for RedisCache {
         key: &'a str,
         value: &'a str,
         ttl: Duration,
-        namespace: Namespace,
-        generation: u64,
+        guard: Guard,
+        version: u64,
     ) -> CacheFuture<'a, ()> {
         async move {
-            let keys = vec![self.key(key), self.generation_key(namespace)];
+            let keys = vec![self.key(key), self.guard_key(key, guard)];
             let ttl_ms = ttl.as_millis().max(1).to_string();
-            let args = vec![value.to_owned(), generation.to_string(), ttl_ms];
+            let args = vec![value.to_owned(), version.to_string(), ttl_ms];
             // EVAL, not EVALSHA: the script is tiny, and a Redis that restarted (and
             // forgot its scripts) must keep working without a round of NOSCRIPT.
             let _: i64 = self
@@ -179,17 +226,22 @@ impl Cache for RedisCache {
         namespaces: &'a [Namespace],
     ) -> CacheFuture<'a, ()> {
         async move {
-            // One round trip. Generations move first, so no reader can fill a deleted
-            // key from a store read older than the write.
-            let pipeline = self.client.pipeline().with_options(&self.options);
-            for namespace in namespaces {
-                let _: () = pipeline.incr(self.generation_key(*namespace)).await.map_err(failed)?;
+            let mut script_keys: Vec<String> =
+                namespaces.iter().map(|namespace| self.generation_key(*namespace)).collect();
+            script_keys.push(format!("{}versions", self.prefix));
+            for key in keys {
+                script_keys.push(self.key(key));
+                script_keys.push(self.version_key(key));
             }
-            if !keys.is_empty() {
-                let keys: Vec<String> = keys.iter().map(|key| self.key(key)).collect();
-                let _: () = pipeline.del(keys).await.map_err(failed)?;
-            }
-            let _: Vec<fred::types::Value> = pipeline.all().await.map_err(failed)?;
+            let args =
+                vec![namespaces.len().to_string(), ENTRY_VERSION_TTL.as_millis().to_string()];
+            // One round trip, atomic; EVAL for the same reason as in `fill`.
+            let _: i64 = self
+                .client
+                .with_options(&self.options)
+                .eval(INVALIDATE, script_keys, args)
+                .await
+                .map_err(failed)?;
             Ok(())
         }
         .boxed()

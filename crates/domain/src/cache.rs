@@ -1,11 +1,13 @@
 //! The cache port and the rules of cache-aside that the use cases follow.
 //!
-//! Entries are filled only if their namespace's *generation* has not moved since
-//! the reader looked: writers commit to the store first, then bump the generation
-//! and delete the entries they changed. A reader that fetched from the store before
-//! a write can therefore never put the old value back after the write's
-//! invalidation, and one bump invalidates every cached page of a list at once
-//! (list keys embed the generation) without scanning keys.
+//! Entries are filled only if the *version* guarding them has not moved since the
+//! reader looked: writers commit to the store first, then move the versions and
+//! delete the entries they changed. A reader that fetched from the store before a
+//! write can therefore never put the old value back after the write's
+//! invalidation. Two kinds of version (see [`Guard`]): a namespace's generation,
+//! which one write moves for every page of a list at once (list keys embed it, so
+//! no key scan), and an entry's own version, which only a write to that entry
+//! moves, so that writes elsewhere do not keep refusing the fills of a busy key.
 
 use std::time::Duration;
 
@@ -37,7 +39,18 @@ impl Namespace {
     }
 }
 
-/// A shared, expiring key-value cache with per-namespace generations.
+/// What a fill is conditional on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Guard {
+    /// The generation of a namespace, moved by every write to it: for list
+    /// pages, which any write can change.
+    Namespace(Namespace),
+    /// The entry's own version, moved when an invalidation deletes its key: for
+    /// the entry of one thing (a link), which only a write to it changes.
+    Entry,
+}
+
+/// A shared, expiring key-value cache with versions that guard its fills.
 ///
 /// Any call MAY fail with [`CacheError`]; any `get` MAY miss (a cache that stores
 /// nothing is a valid adapter). What an adapter MUST NOT do is return a value that
@@ -53,31 +66,29 @@ pub trait Cache: Send + Sync + 'static {
         true
     }
 
-    /// The value under `key`, if any, and the current generation of `namespace`,
+    /// The value under `key`, if any, and the current version of `guard` for it,
     /// read together.
-    fn get<'a>(
-        &'a self,
-        key: &'a str,
-        namespace: Namespace,
-    ) -> CacheFuture<'a, (Option<String>, u64)>;
+    fn get<'a>(&'a self, key: &'a str, guard: Guard) -> CacheFuture<'a, (Option<String>, u64)>;
 
     /// The current generation of `namespace` (0 before the first bump).
     fn generation(&self, namespace: Namespace) -> CacheFuture<'_, u64>;
 
-    /// Stores `value` under `key` for `ttl`, unless the generation of `namespace` is
-    /// no longer `generation`; the check and the write MUST be atomic.
+    /// Stores `value` under `key` for `ttl`, unless the version of `guard` for it
+    /// is no longer `version`; the check and the write MUST be atomic.
     fn fill<'a>(
         &'a self,
         key: &'a str,
         value: &'a str,
         ttl: Duration,
-        namespace: Namespace,
-        generation: u64,
+        guard: Guard,
+        version: u64,
     ) -> CacheFuture<'a, ()>;
 
-    /// Bumps the generation of every namespace in `namespaces` and deletes `keys`.
-    /// After it returns `Ok`, `get` MUST NOT return any deleted value, and `fill`
-    /// with a generation read before MUST NOT store.
+    /// Bumps the generation of every namespace in `namespaces`, deletes `keys` and
+    /// moves their entry versions. After it returns `Ok`, `get` MUST NOT return
+    /// any deleted value, and a `fill` with a version read before (of a bumped
+    /// namespace, or of a deleted key's entry) MUST NOT store. A version MUST NOT
+    /// come back to a value a reader may still hold.
     fn invalidate<'a>(
         &'a self,
         keys: &'a [String],
@@ -100,7 +111,7 @@ impl Cache for NullCache {
         false
     }
 
-    fn get<'a>(&'a self, _: &'a str, _: Namespace) -> CacheFuture<'a, (Option<String>, u64)> {
+    fn get<'a>(&'a self, _: &'a str, _: Guard) -> CacheFuture<'a, (Option<String>, u64)> {
         ready(Ok((None, 0))).boxed()
     }
 
@@ -113,7 +124,7 @@ impl Cache for NullCache {
         _: &'a str,
         _: &'a str,
         _: Duration,
-        _: Namespace,
+        _: Guard,
         _: u64,
     ) -> CacheFuture<'a, ()> {
         ready(Ok(())).boxed()

@@ -8,7 +8,7 @@ use futures_util::FutureExt;
 use futures_util::future::{BoxFuture, Shared};
 
 use crate::cache::{
-    Cache, CacheOutcome, CacheStats, CacheTtls, Cached, Namespace, NoStats, NullCache,
+    Cache, CacheOutcome, CacheStats, CacheTtls, Cached, Guard, Namespace, NoStats, NullCache,
 };
 use crate::import::{ImportBatch, ImportReport};
 use crate::ports::{Clock, CodeGenerator, RandomCodes, Result, Store, SystemClock};
@@ -265,7 +265,7 @@ impl<S: Store> Shortener<S> {
             return Err(Error::UrlNotFound);
         }
         let key = link_key(code);
-        let (outcome, generation) = match self.cache_get(&key, Namespace::Urls).await {
+        let (outcome, version) = match self.cache_get(&key, Guard::Entry).await {
             Lookup::Found(entry) => {
                 self.stats.lookup(CacheOutcome::Hit);
                 return match serde_json::from_str::<Link>(&entry) {
@@ -274,11 +274,11 @@ impl<S: Store> Shortener<S> {
                     Err(e) => Err(Error::Internal(format!("unreadable cache entry: {e}"))),
                 };
             }
-            Lookup::Missing(generation) => (CacheOutcome::Miss, Some(generation)),
+            Lookup::Missing(version) => (CacheOutcome::Miss, Some(version)),
             Lookup::Bypassed => (CacheOutcome::Bypass, None),
         };
         self.stats.lookup(outcome);
-        let link = self.load_link(code, key, generation).await?;
+        let link = self.load_link(code, key, version).await?;
         link.map(|value| Cached { value, outcome }).ok_or(Error::UrlNotFound)
     }
 
@@ -371,7 +371,7 @@ impl<S: Store> Shortener<S> {
             }
         };
         let key = format!("list:{}:{generation}:{query}", namespace.as_str());
-        let outcome = match self.cache_get(&key, namespace).await {
+        let outcome = match self.cache_get(&key, Guard::Namespace(namespace)).await {
             Lookup::Found(entry) => match serde_json::from_str(&entry) {
                 Ok(listing) => {
                     self.stats.lookup(CacheOutcome::Hit);
@@ -387,18 +387,20 @@ impl<S: Store> Shortener<S> {
         if outcome == CacheOutcome::Miss
             && let Ok(entry) = serde_json::to_string(&listing)
         {
-            self.cache_fill(&key, &entry, self.ttls.list, namespace, generation).await;
+            let guard = Guard::Namespace(namespace);
+            self.cache_fill(&key, &entry, self.ttls.list, guard, generation).await;
         }
         Ok(Cached { value: listing, outcome })
     }
 
     /// Looks a code up in the store, one query for all concurrent callers, and
-    /// caches the answer (unless a write invalidated it meanwhile).
+    /// caches the answer (unless a write to this code invalidated it meanwhile).
+    /// `version` is the entry's, as read before the lookup; `None` skips the cache.
     async fn load_link(
         &self,
         code: &str,
         key: String,
-        generation: Option<u64>,
+        version: Option<u64>,
     ) -> Result<Option<Link>> {
         let lookup = {
             let mut lookups = self.lookups.lock().unwrap_or_else(|e| e.into_inner());
@@ -409,15 +411,14 @@ impl<S: Store> Shortener<S> {
                 async move {
                     let url = store.find_url_by_code(&code).await?;
                     let link = url.filter(|url| url.is_active).map(|url| Link::from(&url));
-                    if let Some(generation) = generation {
+                    if let Some(version) = version {
                         let (entry, ttl) = match &link {
                             Some(link) => {
                                 (serde_json::to_string(link).unwrap_or_default(), ttls.link)
                             }
                             None => (NO_LINK.to_owned(), ttls.missing_link),
                         };
-                        if cache.fill(&key, &entry, ttl, Namespace::Urls, generation).await.is_err()
-                        {
+                        if cache.fill(&key, &entry, ttl, Guard::Entry, version).await.is_err() {
                             stats.error();
                         }
                     }
@@ -451,13 +452,13 @@ impl<S: Store> Shortener<S> {
         }
     }
 
-    async fn cache_get(&self, key: &str, namespace: Namespace) -> Lookup {
+    async fn cache_get(&self, key: &str, guard: Guard) -> Lookup {
         if !self.cache.is_enabled() {
             return Lookup::Bypassed;
         }
-        match self.cache.get(key, namespace).await {
+        match self.cache.get(key, guard).await {
             Ok((Some(entry), _)) => Lookup::Found(entry),
-            Ok((None, generation)) => Lookup::Missing(generation),
+            Ok((None, version)) => Lookup::Missing(version),
             Err(_) => {
                 self.stats.error();
                 Lookup::Bypassed
@@ -477,10 +478,10 @@ impl<S: Store> Shortener<S> {
         key: &str,
         value: &str,
         ttl: std::time::Duration,
-        ns: Namespace,
-        generation: u64,
+        guard: Guard,
+        version: u64,
     ) {
-        if self.cache.fill(key, value, ttl, ns, generation).await.is_err() {
+        if self.cache.fill(key, value, ttl, guard, version).await.is_err() {
             self.stats.error();
         }
     }
@@ -489,6 +490,7 @@ impl<S: Store> Shortener<S> {
 /// What the cache said about a key.
 enum Lookup {
     Found(String),
+    /// Not there; carries the version read with it, for the fill.
     Missing(u64),
     Bypassed,
 }

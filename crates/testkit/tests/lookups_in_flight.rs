@@ -1,11 +1,13 @@
-//! Concurrent misses of one code make one store lookup, not one each.
+//! A code lookup in flight, made slow: concurrent misses of one code make one
+//! store lookup, not one each; a write to that code meanwhile keeps its stale
+//! answer out of the cache, and writes to other codes do not keep it out.
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
 use chrono::NaiveDateTime;
-use domain::cache::NullCache;
+use domain::cache::{CacheOutcome, NullCache};
 use domain::import::{ImportRejection, ImportUser};
 use domain::ports::{EventRepository, Result, Store, UrlRepository, UserRepository};
 use domain::{
@@ -14,7 +16,8 @@ use domain::{
 };
 use store_memory::MemoryStore;
 
-/// The in-memory store, with code lookups that are slow and counted.
+/// The in-memory store, with code lookups that are counted and answer 100 ms
+/// late with what they read at once (so a write can come between the two).
 #[derive(Debug, Clone, Default)]
 struct SlowLookups {
     inner: MemoryStore,
@@ -24,8 +27,9 @@ struct SlowLookups {
 impl UrlRepository for SlowLookups {
     async fn find_url_by_code(&self, code: &str) -> Result<Option<Url>> {
         self.lookups.fetch_add(1, Ordering::SeqCst);
+        let url = self.inner.find_url_by_code(code).await;
         tokio::time::sleep(Duration::from_millis(100)).await;
-        self.inner.find_url_by_code(code).await
+        url
     }
     async fn create_url(&self, url: NewUrl) -> Result<Url> {
         self.inner.create_url(url).await
@@ -92,6 +96,15 @@ impl Store for SlowLookups {
     }
 }
 
+fn create_request(code: &str) -> domain::CreateUrl {
+    domain::CreateUrl {
+        original_url: TargetUrl::parse("https://example.com/").unwrap(),
+        title: None,
+        user_id: None,
+        short_code: Some(ShortCode::parse(code).unwrap()),
+    }
+}
+
 async fn resolve_concurrently(shortener: &Shortener<SlowLookups>, code: &str, callers: usize) {
     let lookups = (0..callers).map(|_| shortener.resolve(code));
     for outcome in futures_util::future::join_all(lookups).await {
@@ -103,13 +116,7 @@ async fn resolve_concurrently(shortener: &Shortener<SlowLookups>, code: &str, ca
 async fn concurrent_misses_of_one_code_share_one_lookup() {
     let store = SlowLookups::default();
     let shortener = Shortener::with_cache(store.clone(), Arc::new(NullCache));
-    let request = domain::CreateUrl {
-        original_url: TargetUrl::parse("https://example.com/").unwrap(),
-        title: None,
-        user_id: None,
-        short_code: Some(ShortCode::parse("shared").unwrap()),
-    };
-    shortener.create_url(request).await.unwrap();
+    shortener.create_url(create_request("shared")).await.unwrap();
 
     resolve_concurrently(&shortener, "shared", 100).await;
     assert_eq!(store.lookups.load(Ordering::SeqCst), 1, "one lookup for 100 concurrent misses");
@@ -117,4 +124,41 @@ async fn concurrent_misses_of_one_code_share_one_lookup() {
     // Once it finished, a later miss looks again: nothing is remembered without a cache.
     resolve_concurrently(&shortener, "shared", 1).await;
     assert_eq!(store.lookups.load(Ordering::SeqCst), 2);
+}
+
+/// A shortener over slow lookups with the cache on Redis (a fresh key prefix).
+async fn cached_shortener() -> Shortener<SlowLookups> {
+    Shortener::with_cache(SlowLookups::default(), testkit::redis::fresh_cache().await)
+}
+
+#[tokio::test]
+async fn writes_to_other_codes_during_a_lookup_do_not_keep_its_answer_out_of_the_cache() {
+    let shortener = cached_shortener().await;
+    shortener.create_url(create_request("busy")).await.unwrap();
+    let lookup = shortener.resolve("busy");
+    let writes = async {
+        tokio::time::sleep(Duration::from_millis(20)).await; // the lookup is in flight
+        for code in ["other1", "other2"] {
+            shortener.create_url(create_request(code)).await.unwrap();
+        }
+    };
+    let (looked_up, ()) = tokio::join!(lookup, writes);
+    assert_eq!(looked_up.unwrap().outcome, CacheOutcome::Miss);
+    assert_eq!(shortener.resolve("busy").await.unwrap().outcome, CacheOutcome::Hit);
+}
+
+#[tokio::test]
+async fn a_write_to_the_code_during_its_lookup_keeps_the_stale_answer_out() {
+    let shortener = cached_shortener().await;
+    let url = shortener.create_url(create_request("moving")).await.unwrap();
+    let lookup = shortener.resolve("moving");
+    let deactivation = async {
+        tokio::time::sleep(Duration::from_millis(20)).await; // read the active URL
+        let patch = UrlPatch { is_active: Some(false), ..UrlPatch::default() };
+        shortener.update_url(url.id, patch).await.unwrap();
+    };
+    let (looked_up, ()) = tokio::join!(lookup, deactivation);
+    assert!(looked_up.is_ok(), "the lookup began before the write: it may answer the old URL");
+    let after = shortener.resolve("moving").await;
+    assert!(matches!(after, Err(domain::Error::UrlNotFound)), "served stale: {after:?}");
 }
