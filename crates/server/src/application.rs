@@ -187,7 +187,6 @@ impl Application {
         self.server.handle()
     }
 
-    /// Serves until SIGTERM/SIGINT or [`ServerHandle::stop`], then drains.
     /// Serves until SIGTERM/SIGINT or [`ServerHandle::stop`], lets in-flight
     /// requests finish, then writes the clicks still buffered.
     pub async fn run_until_stopped(self) -> std::io::Result<()> {
