@@ -161,6 +161,24 @@ impl RedisCache {
         format!("{}version:{key}", self.prefix)
     }
 
+    /// Runs one of the scripts above: one round trip, atomic. EVAL, not EVALSHA:
+    /// the scripts are small, and a Redis that restarted (and forgot its scripts)
+    /// must keep working without a round of NOSCRIPT.
+    async fn run_script(
+        &self,
+        script: &'static str,
+        keys: Vec<String>,
+        args: Vec<String>,
+    ) -> Result<(), CacheError> {
+        let _: i64 = self
+            .client
+            .with_options(&self.options)
+            .eval(script, keys, args)
+            .await
+            .map_err(failed)?;
+        Ok(())
+    }
+
     /// The key holding the version that `guard` means for the entry `key`.
     fn guard_key(&self, key: &str, guard: Guard) -> String {
         match guard {
@@ -207,15 +225,7 @@ impl Cache for RedisCache {
             let keys = vec![self.key(key), self.guard_key(key, guard)];
             let ttl_ms = ttl.as_millis().max(1).to_string();
             let args = vec![value.to_owned(), version.to_string(), ttl_ms];
-            // EVAL, not EVALSHA: the script is tiny, and a Redis that restarted (and
-            // forgot its scripts) must keep working without a round of NOSCRIPT.
-            let _: i64 = self
-                .client
-                .with_options(&self.options)
-                .eval(FILL_IF_CURRENT, keys, args)
-                .await
-                .map_err(failed)?;
-            Ok(())
+            self.run_script(FILL_IF_CURRENT, keys, args).await
         }
         .boxed()
     }
@@ -235,14 +245,7 @@ impl Cache for RedisCache {
             }
             let args =
                 vec![namespaces.len().to_string(), ENTRY_VERSION_TTL.as_millis().to_string()];
-            // One round trip, atomic; EVAL for the same reason as in `fill`.
-            let _: i64 = self
-                .client
-                .with_options(&self.options)
-                .eval(INVALIDATE, script_keys, args)
-                .await
-                .map_err(failed)?;
-            Ok(())
+            self.run_script(INVALIDATE, script_keys, args).await
         }
         .boxed()
     }
