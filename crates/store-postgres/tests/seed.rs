@@ -3,6 +3,7 @@
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 
+use diesel_async::{AsyncConnection, AsyncPgConnection, RunQueryDsl};
 use domain::import::parse_timestamp;
 use domain::ports::{EventRepository, UrlRepository, UserRepository};
 use domain::{
@@ -84,6 +85,15 @@ async fn the_reference_data_loads_whole_with_duplicates_merged() {
     assert_eq!(urls.total, 2000, "every URL is there");
     let events = store.list_events(&EventFilter::default(), page()).await.unwrap();
     assert_eq!(events.total, 3422, "every event is there");
+    assert_eq!(
+        planner_row_estimates(&database).await,
+        [
+            ("events".to_owned(), 3422),
+            ("urls".to_owned(), 2000),
+            ("users".to_owned(), report.users as i64)
+        ],
+        "the loaded tables are analysed: the planner knows their sizes"
+    );
 
     // users/1, urls/1 and the events of URL 1 are the file's rows.
     let user_rows = rows("users.csv");
@@ -168,6 +178,29 @@ async fn the_reference_data_loads_whole_with_duplicates_merged() {
         .await
         .unwrap();
     assert_eq!(click.id, 3424);
+}
+
+/// The planner's row count of each table (`pg_class.reltuples`, set by
+/// ANALYZE; -1 for a table never analysed), by name.
+async fn planner_row_estimates(database: &TestDatabase) -> Vec<(String, i64)> {
+    #[derive(diesel::QueryableByName)]
+    struct Estimate {
+        #[diesel(sql_type = diesel::sql_types::Text)]
+        relname: String,
+        #[diesel(sql_type = diesel::sql_types::BigInt)]
+        estimate: i64,
+    }
+    let mut conn = AsyncPgConnection::establish(&database.config().database_url)
+        .await
+        .expect("a connection to the test database");
+    let estimates: Vec<Estimate> = diesel::sql_query(
+        "SELECT relname::text, reltuples::bigint AS estimate FROM pg_class \
+         WHERE relname IN ('users', 'urls', 'events') AND relkind = 'r' ORDER BY relname",
+    )
+    .load(&mut conn)
+    .await
+    .expect("pg_class");
+    estimates.into_iter().map(|e| (e.relname, e.estimate)).collect()
 }
 
 async fn events_of(store: &store_postgres::PgStore, url_id: i64) -> Vec<domain::Event> {
