@@ -81,6 +81,12 @@ pub struct Followed {
 
 type LinkLookup = Shared<BoxFuture<'static, Result<Option<Link>>>>;
 
+/// A code and the version of its cache entry that the lookup's callers read: a
+/// caller that read a newer version, after a write to the code, must not join a
+/// lookup that may have read the row before that write. Without a cache (`None`)
+/// there is no version to tell them apart, and callers share by code alone.
+type LookupKey = (String, Option<u64>);
+
 /// The shortener's use cases over a store of record and a cache.
 pub struct Shortener<S> {
     store: S,
@@ -89,9 +95,10 @@ pub struct Shortener<S> {
     codes: Arc<dyn CodeGenerator>,
     stats: Arc<dyn CacheStats>,
     ttls: CacheTtls,
-    /// Store lookups of codes under way, so concurrent misses of one code share one
-    /// query (single flight) instead of stampeding the database.
-    lookups: Arc<Mutex<HashMap<String, LinkLookup>>>,
+    /// Store lookups of codes under way, so concurrent misses of one code (and one
+    /// entry version) share one query (single flight) instead of stampeding the
+    /// database.
+    lookups: Arc<Mutex<HashMap<LookupKey, LinkLookup>>>,
 }
 
 impl<S> std::fmt::Debug for Shortener<S> {
@@ -402,9 +409,10 @@ impl<S: Store> Shortener<S> {
         key: String,
         version: Option<u64>,
     ) -> Result<Option<Link>> {
+        let lookup_key = (code.to_owned(), version);
         let lookup = {
             let mut lookups = self.lookups.lock().unwrap_or_else(|e| e.into_inner());
-            let lookup = lookups.entry(code.to_owned()).or_insert_with(|| {
+            let lookup = lookups.entry(lookup_key.clone()).or_insert_with(|| {
                 let (store, cache, stats) =
                     (self.store.clone(), self.cache.clone(), self.stats.clone());
                 let (code, ttls) = (code.to_owned(), self.ttls);
@@ -431,8 +439,8 @@ impl<S: Store> Shortener<S> {
         };
         let result = lookup.clone().await;
         let mut lookups = self.lookups.lock().unwrap_or_else(|e| e.into_inner());
-        if lookups.get(code).is_some_and(|current| current.ptr_eq(&lookup)) {
-            lookups.remove(code);
+        if lookups.get(&lookup_key).is_some_and(|current| current.ptr_eq(&lookup)) {
+            lookups.remove(&lookup_key);
         }
         result
     }

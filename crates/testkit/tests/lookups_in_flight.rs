@@ -1,6 +1,7 @@
 //! A code lookup in flight, made slow: concurrent misses of one code make one
 //! store lookup, not one each; a write to that code meanwhile keeps its stale
-//! answer out of the cache, and writes to other codes do not keep it out.
+//! answer out of the cache and out of the answers to callers that came after the
+//! write, and writes to other codes do not keep it out of the cache.
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -160,5 +161,22 @@ async fn a_write_to_the_code_during_its_lookup_keeps_the_stale_answer_out() {
     let (looked_up, ()) = tokio::join!(lookup, deactivation);
     assert!(looked_up.is_ok(), "the lookup began before the write: it may answer the old URL");
     let after = shortener.resolve("moving").await;
+    assert!(matches!(after, Err(domain::Error::UrlNotFound)), "served stale: {after:?}");
+}
+
+#[tokio::test]
+async fn a_caller_after_a_write_does_not_share_a_lookup_from_before_it() {
+    let shortener = cached_shortener().await;
+    let url = shortener.create_url(create_request("shifting")).await.unwrap();
+    let before = shortener.resolve("shifting"); // reads the active URL at once
+    let after = async {
+        tokio::time::sleep(Duration::from_millis(20)).await;
+        let patch = UrlPatch { is_active: Some(false), ..UrlPatch::default() };
+        shortener.update_url(url.id, patch).await.unwrap();
+        // The deactivation has been answered: nobody may be redirected now, even
+        // while the lookup that began before it is still in flight.
+        shortener.resolve("shifting").await
+    };
+    let (_, after) = tokio::join!(before, after);
     assert!(matches!(after, Err(domain::Error::UrlNotFound)), "served stale: {after:?}");
 }
