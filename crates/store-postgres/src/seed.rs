@@ -22,7 +22,7 @@ use serde::Deserialize;
 use serde::de::DeserializeOwned;
 use serde_json::Value;
 
-use crate::error::{Failure, database_error};
+use crate::error::Failure;
 use crate::import::continue_ids_after_max;
 use crate::store::PgStore;
 
@@ -125,13 +125,6 @@ pub async fn load_reference_data(
                 SeedFailure::Database(failure) => SeedError::Store(failure.into()),
             }
         })?;
-    // Give the planner the loaded tables' statistics now, as after any bulk load:
-    // autovacuum would in time, but where it is off or slow to start, the plans
-    // made for empty tables (sequential scans, one-row estimates) would stay.
-    diesel::sql_query("ANALYZE users, urls, events")
-        .execute(&mut conn)
-        .await
-        .map_err(|error| SeedError::Store(database_error(error)))?;
     Ok(SeedReport { replaced_existing: replaced, ..report })
 }
 
@@ -440,6 +433,11 @@ impl ReferenceData {
         for table in ["users", "urls", "events"] {
             continue_ids_after_max(conn, table).await?;
         }
+        // Give the planner the loaded tables' statistics, as after any bulk load:
+        // autovacuum would in time, but where it is off or slow to start, the plans
+        // made for empty tables (sequential scans, one-row estimates) would stay.
+        // In the transaction, so that a load that is reported done is analysed.
+        diesel::sql_query("ANALYZE users, urls, events").execute(conn).await?;
         Ok(replaced)
     }
 }
