@@ -47,7 +47,8 @@ pub(crate) async fn refusal(keys: &dyn KeyChecker, headers: &HeaderMap) -> Optio
             HttpResponse::build(StatusCode::FORBIDDEN)
                 .json(error_body("This API key was revoked", None)),
         ),
-        Err(error) => Some(actix_web::ResponseError::error_response(&ApiError::Domain(error))),
+        // from_error keeps the cause for the request's log line.
+        Err(error) => Some(HttpResponse::from_error(ApiError::Domain(error))),
     }
 }
 

@@ -146,7 +146,7 @@ impl Guard {
             // Fail closed: without a key store no write can be authorised.
             let Some(keys) = self.keys.as_deref() else {
                 let error = ApiError::Domain(Error::Internal("no API key store to check".into()));
-                return Err(actix_web::ResponseError::error_response(&error));
+                return Err(HttpResponse::from_error(error));
             };
             if let Some(refusal) = api_key::refusal(keys, req.headers()).await {
                 return Err(refusal);
@@ -187,7 +187,7 @@ async fn catch_panics<B: MessageBody + 'static>(
     // The request itself cannot be kept for the answer: routing needs it
     // unshared (actix panics on a clone), and the panic takes it down with the
     // handler. Its head is enough to describe it to the middleware further out.
-    let (method, uri) = (req.method().clone(), req.uri().to_string());
+    let (method, uri) = (req.method().clone(), req.uri().clone()); // both cheap clones
     match AssertUnwindSafe(next.call(req)).catch_unwind().await {
         Ok(outcome) => outcome.map(ServiceResponse::map_into_left_body),
         Err(panic) => {
@@ -195,7 +195,8 @@ async fn catch_panics<B: MessageBody + 'static>(
                 Error::Internal(format!("the handler panicked: {}", panic_message(&*panic)));
             let response = HttpResponse::from_error(ApiError::Domain(error));
             // The only public way to make a request value outside routing.
-            let request = TestRequest::default().method(method).uri(&uri).to_http_request();
+            let request =
+                TestRequest::default().method(method).uri(&uri.to_string()).to_http_request();
             Ok(ServiceResponse::new(request, response).map_into_right_body())
         }
     }
