@@ -97,11 +97,6 @@ impl KeyHash {
     pub fn as_bytes(&self) -> &[u8; 32] {
         &self.0
     }
-
-    /// The digest from its 32 stored bytes; `None` for any other length.
-    pub fn from_bytes(bytes: &[u8]) -> Option<Self> {
-        bytes.try_into().ok().map(Self)
-    }
 }
 
 impl fmt::Debug for KeyHash {
@@ -259,7 +254,5 @@ mod tests {
         // SHA-256("abc"), from FIPS 180-2.
         let digest = KeyHash::of("abc");
         assert_eq!(digest.as_bytes()[..4], [0xba, 0x78, 0x16, 0xbf]);
-        assert_eq!(KeyHash::from_bytes(digest.as_bytes()), Some(digest));
-        assert_eq!(KeyHash::from_bytes(&[0; 31]), None);
     }
 }
