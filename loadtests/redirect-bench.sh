@@ -294,9 +294,10 @@ PY
 if (( BREAKDOWN )); then
     echo
     echo "## components, measured alone"
-    redis-cli -p "$REDIS_PORT" set bench:generation:urls 1 >/dev/null
-    echo "redis MGET of a hit (link + generation key), 64 clients:"
-    redis-benchmark -p "$REDIS_PORT" -c 64 -n 200000 -q MGET bench:link:$HOT bench:generation:urls | tr '\r' '\n' | grep -v '^$' | tail -1
+    # The keys a hit reads (crates/cache-redis): the entry and its version.
+    redis-cli -p "$REDIS_PORT" set "bench:version:link:$HOT" 1 >/dev/null
+    echo "redis MGET of a hit (link + its version key), 64 clients:"
+    redis-benchmark -p "$REDIS_PORT" -c 64 -n 200000 -q MGET "bench:link:$HOT" "bench:version:link:$HOT" | tr '\r' '\n' | grep -v '^$' | tail -1
     batch=$(awk -F'\t' '$2 == "hot" && $3 == 256 && $12 != "-" {print $12}' "$RESULTS" | median | awk '{printf "%d", ($1 < 1) ? 1 : $1}')
     url_id=$(psql -tAq "$DB_URL" -c "SELECT id FROM urls WHERE short_code = '$HOT'")
     cat >"$WORK/click.sql" <<SQL
