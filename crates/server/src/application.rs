@@ -143,7 +143,7 @@ impl Application {
         if guard.auth == http::AuthMode::ApiKey && matches!(store, StoreChoice::Memory(_)) {
             warn!(
                 logger,
-                "AUTH_MODE=api-key on the in-memory store: no key can exist, every write will be refused"
+                "AUTH_MODE=api-key on the in-memory store: `shortener keys` cannot reach it, every write will be refused"
             );
         }
         let settings = HttpSettings {
