@@ -3,7 +3,8 @@
 //! last batch and writes them with one statement. At rest a batch is a single
 //! click (no added latency); under load one insert carries hundreds.
 //!
-//! Up to [`MAX_IN_FLIGHT`] inserts run at once, each on its own connection. One
+//! Up to [`MAX_IN_FLIGHT`] inserts run at once (fewer on a small pool, see
+//! [`in_flight_limit`]), each on its own connection. One
 //! insert at a time capped the redirect rate at one batch per commit (a WAL
 //! flush, about 4 ms on the benchmark machine, whatever the batch size);
 //! concurrent commits share PostgreSQL's WAL flushes, so a few in flight carry
@@ -40,6 +41,13 @@ const MAX_BATCH: usize = 2000;
 const RETRY_INTERVAL: Duration = Duration::from_millis(500);
 /// Most batch inserts running at once (each holds one pooled connection).
 const MAX_IN_FLIGHT: usize = 4;
+
+/// How many inserts may run at once on a pool of `pool_size` connections: a
+/// quarter of it at most, so that clicks never hold the connections redirect
+/// lookups and writes need, and at least one.
+fn in_flight_limit(pool_size: usize) -> usize {
+    (pool_size / 4).clamp(1, MAX_IN_FLIGHT)
+}
 
 static QUEUE_DEPTH: LazyLock<IntGauge> = LazyLock::new(|| {
     register_int_gauge!("shortener_click_queue_depth", "Clicks queued or buffered, not yet written")
@@ -92,8 +100,9 @@ impl ClickQueue {
     pub(crate) fn start(pool: Pool<AsyncPgConnection>, capacity: usize) -> Self {
         let (commands, receiver) = mpsc::channel(capacity.max(1));
         QUEUE_CAPACITY.set(i64::try_from(capacity).unwrap_or(i64::MAX));
-        let inserts = JoinSet::new();
-        tokio::spawn(Writer { pool, receiver, backlog: VecDeque::new(), capacity, inserts }.run());
+        let max_in_flight = in_flight_limit(pool.status().max_size);
+        let (backlog, inserts) = (VecDeque::new(), JoinSet::new());
+        tokio::spawn(Writer { pool, receiver, backlog, capacity, inserts, max_in_flight }.run());
         Self { commands }
     }
 
@@ -128,6 +137,7 @@ struct Writer {
     /// Batch inserts under way; each answers its redirects itself and hands its
     /// clicks back, to be buffered if the database was unreachable.
     inserts: JoinSet<(Result<()>, Vec<NewEvent>)>,
+    max_in_flight: usize,
 }
 
 type Settled = std::result::Result<(Result<()>, Vec<NewEvent>), JoinError>;
@@ -145,7 +155,7 @@ impl Writer {
                         continue;
                     }
                 }
-            } else if self.inserts.len() >= MAX_IN_FLIGHT {
+            } else if self.inserts.len() >= self.max_in_flight {
                 // Clicks queue up meanwhile and make the next batch bigger.
                 if let Some(settled) = self.inserts.join_next().await {
                     self.settle(settled);
@@ -288,4 +298,18 @@ async fn insert(pool: &Pool<AsyncPgConnection>, clicks: &[NewEvent]) -> Result<(
     BATCH_SIZE.observe(clicks.len() as f64);
     FLUSH_SECONDS.observe(started.elapsed().as_secs_f64());
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn inserts_in_flight_take_at_most_a_quarter_of_the_pool() {
+        assert_eq!(in_flight_limit(16), MAX_IN_FLIGHT, "the default pool");
+        assert_eq!(in_flight_limit(64), MAX_IN_FLIGHT, "never more than the cap");
+        assert_eq!(in_flight_limit(8), 2);
+        assert_eq!(in_flight_limit(4), 1);
+        assert_eq!(in_flight_limit(1), 1, "clicks are still written on a pool of one");
+    }
 }
