@@ -80,7 +80,9 @@ async fn import_file<S: Store>(
     mut field: Field,
     limit: usize,
 ) -> Result<ImportReport, ApiError> {
-    let (chunks, chunk_rx) = mpsc::channel::<Bytes>(8);
+    // `None` says the upload is complete; without it the reader fails, so that
+    // an upload cut short never imports its last, partial batch.
+    let (chunks, chunk_rx) = mpsc::channel::<Option<Bytes>>(8);
     let (batch_tx, mut batches) = mpsc::channel(2);
     let batch = app.new_import_batch();
     let parser =
@@ -97,10 +99,11 @@ async fn import_file<S: Store>(
             if received > limit {
                 return Err(ApiError::PayloadTooLarge { limit });
             }
-            if chunks.send(chunk).await.is_err() {
-                break; // The parser stopped early (bad header); it reports why.
+            if chunks.send(Some(chunk)).await.is_err() {
+                return Ok(()); // The parser stopped early (bad header); it reports why.
             }
         }
+        let _ = chunks.send(None).await;
         Ok(())
     };
     let import = async {
@@ -213,16 +216,16 @@ fn start_line<R: Read>(reader: &csv::Reader<R>, record: &csv::ByteRecord) -> u64
 }
 
 /// A blocking [`Read`] over the chunks of the upload, ending in '\n' whatever the
-/// file ends with.
+/// file ends with; an error if the upload stops before its end.
 struct ChannelReader {
-    chunks: mpsc::Receiver<Bytes>,
+    chunks: mpsc::Receiver<Option<Bytes>>,
     current: Bytes,
     last_byte: Option<u8>,
     finished: bool,
 }
 
 impl ChannelReader {
-    fn new(chunks: mpsc::Receiver<Bytes>) -> Self {
+    fn new(chunks: mpsc::Receiver<Option<Bytes>>) -> Self {
         Self { chunks, current: Bytes::new(), last_byte: None, finished: false }
     }
 }
@@ -234,8 +237,9 @@ impl Read for ChannelReader {
                 return Ok(0);
             }
             match self.chunks.blocking_recv() {
-                Some(chunk) => self.current = chunk,
-                None => {
+                Some(Some(chunk)) => self.current = chunk,
+                None => return Err(io::Error::other("the upload stopped before its end")),
+                Some(None) => {
                     self.finished = true;
                     if self.last_byte.is_some_and(|b| b != b'\n') {
                         self.current = Bytes::from_static(b"\n");

@@ -81,3 +81,22 @@ async fn connections_beyond_the_bound_wait_for_a_free_slot() {
     let served = tokio::time::timeout(Duration::from_secs(5), app.get("/health/live")).await;
     assert_eq!(served.expect("served once the slot is free").status(), StatusCode::OK);
 }
+
+#[tokio::test]
+async fn an_upload_over_the_bulk_limit_is_413_json_and_imports_nothing() {
+    // Within one batch (10,000 rows) of the endpoint: nothing may be written, not
+    // even the rows that arrived before the limit was crossed.
+    for store in [StoreKind::Memory, StoreKind::Postgres] {
+        let limit = 1024 * 1024;
+        let app = spawn_app_with(store, |config| config.bulk_limit_bytes = limit).await;
+        let mut csv = String::from("username,email\n");
+        let padding = "x".repeat(150);
+        for i in 0..9_000 {
+            csv.push_str(&format!("user{i},user{i}.{padding}@example.com\n"));
+        }
+        assert!(csv.len() > limit + limit / 2, "the file is well over the limit");
+        expect_error(app.import_users_csv(csv).await, StatusCode::PAYLOAD_TOO_LARGE).await;
+        let users = app.get("/users?per_page=1").await;
+        assert_eq!(users.headers()["x-total-count"], "0", "{store:?}: nothing imported");
+    }
+}
