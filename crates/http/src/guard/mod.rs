@@ -166,7 +166,7 @@ fn is_write(method: &Method) -> bool {
 }
 
 /// Paths of probes and scrapers, never rate limited as reads.
-fn is_operational(path: &str) -> bool {
+pub(crate) fn is_operational(path: &str) -> bool {
     path == "/metrics" || path == "/health" || path.starts_with("/health/")
 }
 

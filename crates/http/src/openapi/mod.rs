@@ -133,7 +133,7 @@ fn document_the_guard(document: &mut utoipa::openapi::OpenApi) {
     .build();
 
     for (path, item) in document.paths.paths.iter_mut() {
-        let operational = path == "/metrics" || path.starts_with("/health");
+        let operational = crate::guard::is_operational(path);
         let writes = [&mut item.post, &mut item.put, &mut item.patch, &mut item.delete];
         for operation in writes.into_iter().flatten() {
             let responses = &mut operation.responses.responses;
