@@ -38,6 +38,14 @@ pub async fn migrate(config: &ServeConfig, logger: &Logger) -> Result<(), Comman
     Ok(())
 }
 
+/// The store of `DATABASE_URL` (which the command needs), its schema brought
+/// up to date first.
+async fn migrated_store(config: &ServeConfig, logger: &Logger) -> Result<PgStore, StartupError> {
+    let postgres = config.postgres().ok_or(StartupError::NoDatabase)?;
+    application::migrate(&postgres, logger).await?;
+    Ok(PgStore::connect(&postgres)?)
+}
+
 /// `shortener seed`: migrate, then load the reference data; the summary goes to
 /// the log as one line.
 pub async fn seed(
@@ -45,9 +53,7 @@ pub async fn seed(
     args: &SeedArgs,
     logger: &Logger,
 ) -> Result<(), CommandError> {
-    let postgres = config.postgres().ok_or(StartupError::NoDatabase)?;
-    application::migrate(&postgres, logger).await?;
-    let store = PgStore::connect(&postgres).map_err(StartupError::from)?;
+    let store = migrated_store(config, logger).await?;
     let files = SeedFiles {
         users: args.users.clone(),
         urls: args.urls.clone(),
@@ -67,10 +73,7 @@ pub async fn keys(
     command: &KeysCommand,
     logger: &Logger,
 ) -> Result<(), CommandError> {
-    let postgres = config.postgres().ok_or(StartupError::NoDatabase)?;
-    application::migrate(&postgres, logger).await?;
-    let store = PgStore::connect(&postgres).map_err(StartupError::from)?;
-    let keys = ApiKeys::new(store);
+    let keys = ApiKeys::new(migrated_store(config, logger).await?);
     let failed = |e: domain::Error| CommandError::Keys(e.to_string());
     let name = |raw: &str| {
         KeyName::parse(raw).map_err(|why| CommandError::Keys(format!("--name {raw:?} {why}")))
