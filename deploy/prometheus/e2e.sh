@@ -85,19 +85,23 @@ trap 'exit 130' INT TERM
 ) &
 PIDS+=($!)
 
-# A free port: $1 when nobody listens there, else one the kernel picks.
-free_port() {
-    python3 - "$1" <<'EOF'
+# Free ports, one per argument: the port named when nobody listens there, else
+# one the kernel picks. All stay bound until all are picked, so they differ.
+free_ports() {
+    python3 - "$@" <<'EOF'
 import socket, sys
-for port in (int(sys.argv[1]), 0):
-    s = socket.socket()
-    try:
-        s.bind(("127.0.0.1", port))
-    except OSError:
-        continue
-    print(s.getsockname()[1])
-    s.close()
-    break
+held = []
+for wanted in map(int, sys.argv[1:]):
+    for port in (wanted, 0):
+        s = socket.socket()
+        try:
+            s.bind(("127.0.0.1", port))
+        except OSError:
+            s.close()
+            continue
+        held.append(s)
+        break
+print(*(s.getsockname()[1] for s in held))
 EOF
 }
 
@@ -116,8 +120,7 @@ wait_for() {
 createdb --maintenance-db="$PG_URL/postgres" "$DB" || fail "cannot create a database on $PG_URL (is PostgreSQL running?)"
 CREATED_DB=1
 
-PORT1=$(free_port 8081)
-PORT2=$(free_port 8082)
+read -r PORT1 PORT2 < <(free_ports 8081 8082)
 if [ "$PORT1" != 8081 ] || [ "$PORT2" != 8082 ]; then log "8081/8082 are busy: replicas on $PORT1 and $PORT2"; fi
 start_replica() { # name port [VAR=value ...]; its PID goes to PIDS
     local name=$1 port=$2
@@ -135,7 +138,7 @@ start_replica replica-2 "$PORT2" DRILL_ROUTE='/urls/{id}' DRILL_ERROR_RATE=0.2
 wait_for "http://127.0.0.1:$PORT1/health/live" 30 "$REPLICA1"
 wait_for "http://127.0.0.1:$PORT2/health/live" 30 "${PIDS[-1]}"
 
-PROM_PORT=$(free_port 9090)
+PROM_PORT=$(free_ports 9090)
 PROM="http://127.0.0.1:$PROM_PORT"
 # The rule file is found relative to the configuration: keep them side by side.
 cp deploy/prometheus/alerts.yml "$WORK/alerts.yml"

@@ -3,7 +3,6 @@
 //! a scratch directory. Dropping it stops the stack, then Redis and PostgreSQL,
 //! and deletes the directory, unless a check failed: then the logs stay.
 
-use std::net::TcpListener;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 
@@ -63,8 +62,7 @@ impl Stack {
             std::env::temp_dir().join(format!("shortener-chaos-{}-{name}", std::process::id()));
         std::fs::create_dir_all(&run_dir)
             .map_err(|e| format!("creating {}: {e}", run_dir.display()))?;
-        let [port, replica_1, replica_2, prometheus] =
-            [free_port()?, free_port()?, free_port()?, free_port()?];
+        let [port, replica_1, replica_2, prometheus] = testkit::free_ports();
         let env = vec![
             ("STACK_RUN_DIR", run_dir.display().to_string()),
             ("STACK_PORT", port.to_string()),
@@ -151,12 +149,6 @@ pub fn signal(pid: u32, signal: &str) -> Result<(), Error> {
         .status()
         .map_err(|e| format!("running kill: {e}"))?;
     if status.success() { Ok(()) } else { Err(format!("kill -{signal} {pid} failed").into()) }
-}
-
-fn free_port() -> Result<u16, Error> {
-    let listener =
-        TcpListener::bind("127.0.0.1:0").map_err(|e| format!("finding a free port: {e}"))?;
-    Ok(listener.local_addr().map_err(|e| format!("finding a free port: {e}"))?.port())
 }
 
 #[cfg(test)]

@@ -17,7 +17,7 @@ fn user(name: &str) -> NewUser {
 
 #[tokio::test]
 async fn an_unreachable_database_is_unavailable_not_an_internal_error() {
-    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let port = testkit::free_port();
     let config = PgConfig {
         connect_timeout: Duration::from_secs(1),
         wait_timeout: Duration::from_secs(1),

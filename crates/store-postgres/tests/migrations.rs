@@ -43,17 +43,11 @@ async fn migrating_an_up_to_date_database_does_nothing() {
 async fn an_unreachable_database_is_a_clear_error() {
     let mut config = store_postgres::PgConfig::new(format!(
         "postgres://postgres:secret@127.0.0.1:{}/nowhere",
-        testkit_free_port()
+        testkit::free_port()
     ));
     config.connect_timeout = std::time::Duration::from_secs(2);
     let error = run_migrations(&config).await.expect_err("nothing listens there");
     let shown = error.to_string();
     assert!(shown.contains("cannot connect"), "{shown}");
     assert!(!shown.contains("secret"), "the password stays hidden: {shown}");
-}
-
-/// A local port nothing listens on (bound, then released).
-fn testkit_free_port() -> u16 {
-    let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("a free port");
-    listener.local_addr().expect("its address").port()
 }

@@ -6,6 +6,7 @@
 mod app;
 pub mod cache_contract;
 mod logs;
+pub mod ports;
 pub mod postgres;
 mod private_postgres;
 pub mod redis;
@@ -15,4 +16,5 @@ pub use app::{
     StoreKind, TestApp, expect_error, expect_json, spawn_app, spawn_app_on, spawn_app_with,
 };
 pub use logs::CapturedLogs;
+pub use ports::{free_port, free_ports};
 pub use private_postgres::PrivatePostgres;

@@ -9,6 +9,7 @@
 //! cluster behind: the next cluster this machine makes stops and deletes those
 //! whose process is gone.
 
+use crate::free_port;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -193,15 +194,6 @@ fn is_root() -> bool {
             .and_then(|uids| uids.split_whitespace().nth(1))
             .is_some_and(|effective| effective == "0")
     })
-}
-
-/// A port nobody listens on now. Another process may take it before the server
-/// binds it; [`PrivatePostgres::start_new`] then tries another.
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .and_then(|listener| listener.local_addr())
-        .map(|address| address.port())
-        .unwrap_or_else(|e| panic!("finding a free port: {e}"))
 }
 
 /// Stops and deletes the clusters that test processes, now gone, left behind.

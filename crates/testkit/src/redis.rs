@@ -2,7 +2,7 @@
 //! own, and [`PrivateRedis`], a `redis-server` of the test's own that it may stop
 //! and start without disturbing anyone else.
 
-use std::net::TcpListener;
+use crate::free_port;
 use std::process::{Child, Command, Stdio};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -101,11 +101,4 @@ impl Drop for PrivateRedis {
     fn drop(&mut self) {
         self.stop();
     }
-}
-
-fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .and_then(|listener| listener.local_addr())
-        .map(|address| address.port())
-        .expect("a free port")
 }
