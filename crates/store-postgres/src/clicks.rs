@@ -13,9 +13,11 @@
 //! When the database is unreachable, clicks move to a bounded backlog that the
 //! writer retries every [`RETRY_INTERVAL`]; their redirects are answered at once
 //! with `Unavailable` (the redirect itself is still served). Past the bound new
-//! clicks are dropped and counted in `shortener_clicks_dropped_total`.
+//! clicks are dropped and counted in `shortener_clicks_dropped_total`, as are
+//! clicks the database refuses (a retry would be refused again).
 
 use std::collections::VecDeque;
+use std::panic::AssertUnwindSafe;
 use std::sync::LazyLock;
 use std::time::{Duration, Instant};
 
@@ -23,6 +25,7 @@ use diesel::sql_types::{Array, BigInt, Jsonb, Timestamp};
 use diesel_async::RunQueryDsl;
 use domain::ports::Result;
 use domain::{Error, NewEvent};
+use futures_util::FutureExt;
 use prometheus::{
     Histogram, IntCounter, IntGauge, register_histogram, register_int_counter, register_int_gauge,
 };
@@ -76,7 +79,7 @@ static FLUSH_SECONDS: LazyLock<Histogram> = LazyLock::new(|| {
 static DROPPED: LazyLock<IntCounter> = LazyLock::new(|| {
     register_int_counter!(
         "shortener_clicks_dropped_total",
-        "Clicks lost because the buffer was full"
+        "Clicks lost: the buffer was full, or the database refused them"
     )
     .expect("metric registers once")
 });
@@ -136,11 +139,12 @@ struct Writer {
     capacity: usize,
     /// Batch inserts under way; each answers its redirects itself and hands its
     /// clicks back, to be buffered if the database was unreachable.
-    inserts: JoinSet<(Result<()>, Vec<NewEvent>)>,
+    inserts: JoinSet<Settled>,
     max_in_flight: usize,
 }
 
-type Settled = std::result::Result<(Result<()>, Vec<NewEvent>), JoinError>;
+/// What a finished insert hands back: its outcome and its clicks.
+type Settled = (Result<()>, Vec<NewEvent>);
 
 impl Writer {
     async fn run(mut self) {
@@ -212,7 +216,12 @@ impl Writer {
         if self.backlog.is_empty() {
             let pool = self.pool.clone();
             self.inserts.spawn(async move {
-                let outcome = insert(&pool, &events).await;
+                // A panic becomes an error here, so that its clicks are counted as
+                // dropped (a panicking task would take them with it, uncounted).
+                let outcome = AssertUnwindSafe(insert(&pool, &events))
+                    .catch_unwind()
+                    .await
+                    .unwrap_or_else(|_| Err(Error::Internal("the click insert panicked".into())));
                 QUEUE_DEPTH.sub(events.len() as i64);
                 for waiter in waiters {
                     let _ = waiter.send(outcome.clone());
@@ -230,11 +239,16 @@ impl Writer {
         }
     }
 
-    /// Takes the result of a finished insert: clicks the database could not take
-    /// go to the backlog (their redirects were already told).
-    fn settle(&mut self, settled: Settled) {
-        if let Ok((Err(Error::Unavailable(_)), events)) = settled {
-            self.buffer(events);
+    /// Takes the result of a finished insert (its redirects were already told):
+    /// clicks the database could not take go to the backlog; clicks it refused
+    /// are dropped and counted, as retrying would fail the same way. Joining
+    /// cannot fail: an insert task catches its panics and is never aborted.
+    fn settle(&mut self, joined: std::result::Result<Settled, JoinError>) {
+        let Ok((outcome, events)) = joined else { return };
+        match outcome {
+            Ok(()) => {}
+            Err(Error::Unavailable(_)) => self.buffer(events),
+            Err(_) => DROPPED.inc_by(events.len() as u64),
         }
     }
 

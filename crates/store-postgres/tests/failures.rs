@@ -2,8 +2,8 @@
 
 use std::time::{Duration, Instant};
 
-use domain::ports::{Store, UrlRepository, UserRepository};
-use domain::{Email, Error, NewUrl, NewUser, ShortCode, TargetUrl, Username};
+use domain::ports::{EventRepository, Store, UrlRepository, UserRepository};
+use domain::{Email, Error, EventType, NewEvent, NewUrl, NewUser, ShortCode, TargetUrl, Username};
 use store_postgres::{PgConfig, PgStore};
 use testkit::postgres::fresh_store;
 
@@ -80,4 +80,45 @@ async fn concurrent_sign_ups_with_one_name_make_exactly_one_user() {
         }
     }
     assert_eq!(created, 1);
+}
+
+/// `shortener_clicks_dropped_total`, as exported.
+fn clicks_dropped() -> f64 {
+    prometheus::gather()
+        .iter()
+        .find(|family| family.name() == "shortener_clicks_dropped_total")
+        .map_or(0.0, |family| family.get_metric()[0].get_counter().value())
+}
+
+#[tokio::test]
+async fn a_click_the_database_refuses_is_counted_as_dropped_and_the_next_is_written() {
+    let store = fresh_store().await;
+    let url = store
+        .create_url(NewUrl {
+            user_id: None,
+            short_code: ShortCode::parse("refuse").unwrap(),
+            original_url: TargetUrl::parse("https://example.com/refused").unwrap(),
+            title: None,
+            created_at: chrono::DateTime::UNIX_EPOCH.naive_utc(),
+        })
+        .await
+        .unwrap();
+    let click = |user_agent: &str| NewEvent {
+        url_id: Some(url.id),
+        user_id: None,
+        event_type: EventType::parse(NewEvent::CLICK).unwrap(),
+        timestamp: chrono::DateTime::UNIX_EPOCH.naive_utc(),
+        details: serde_json::json!({ "user_agent": user_agent }).as_object().unwrap().clone(),
+    };
+    let dropped_before = clicks_dropped();
+
+    // jsonb has no room for U+0000: PostgreSQL refuses the row, and would refuse
+    // it again, so the click is dropped (and counted) rather than kept for a retry.
+    let refused = store.record_click(click("nul \u{0} inside")).await;
+    assert!(matches!(refused, Err(Error::Internal(_))), "{refused:?}");
+    assert_eq!(clicks_dropped() - dropped_before, 1.0);
+
+    store.record_click(click("curl/8")).await.expect("the writer goes on after a refusal");
+    store.flush_clicks().await.expect("nothing waits for a retry");
+    assert_eq!(store.url_stats(url.id).await.unwrap().clicks, 1);
 }
