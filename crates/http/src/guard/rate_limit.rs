@@ -179,6 +179,23 @@ mod tests {
     }
 
     #[test]
+    fn buckets_of_clients_gone_quiet_are_pruned() {
+        // A bucket comes back full 1 ms after one request: by the next prune,
+        // every scanning address is indistinguishable from a new client.
+        let limiter = Limiter::new(RateLimit::new(60_000, 1).unwrap());
+        for host in 0..1000u32 {
+            limiter.check(IpAddr::V4((0xc633_6400 + host).into()));
+        }
+        assert_eq!(limiter.buckets.len(), 1000);
+        std::thread::sleep(Duration::from_millis(5));
+        let client: IpAddr = "203.0.113.9".parse().unwrap();
+        for _ in 0..PRUNE_EVERY {
+            limiter.check(client);
+        }
+        assert!(limiter.buckets.len() <= 1, "{} buckets left", limiter.buckets.len());
+    }
+
+    #[test]
     fn ipv6_clients_count_per_64() {
         let a: IpAddr = "2001:db8:1:2::1".parse().unwrap();
         let b: IpAddr = "2001:db8:1:2:ffff::9".parse().unwrap();
