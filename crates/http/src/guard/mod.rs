@@ -101,7 +101,9 @@ impl Guard {
         next: Next<B>,
     ) -> actix_web::Result<ServiceResponse<EitherBody<B>>> {
         let mut response = match self.admit(&mut req).await {
-            Err(refusal) => req.into_response(refusal).map_into_right_body(),
+            // Kept as an HttpResponse (into_response would make it a plain
+            // Response): the error it carries is the cause on the log line.
+            Err(refusal) => ServiceResponse::new(req.into_parts().0, refusal).map_into_right_body(),
             Ok(limited) => {
                 let mut response = catch_panics(req, next).await?;
                 if let Some((limiter, verdict)) = limited {

@@ -6,6 +6,7 @@ mod client_ip;
 mod hardening;
 mod panics;
 mod rate_limit;
+mod refusal_logs;
 
 use std::net::IpAddr;
 
