@@ -26,6 +26,38 @@ macro_rules! on_every_store {
     };
 }
 
+/// Like [`on_every_store!`], for cases that also drive the domain service over
+/// the app's own store: with what no request can choose (the code generator) or
+/// carry (a header that is not ASCII). Clones of a store share it, so what the
+/// service writes, the app reads.
+macro_rules! on_every_shared_store {
+    ($(async fn $name:ident($app:ident: TestApp, $store:ident: impl Store) $body:block)*) => {
+        $(
+            async fn $name<S: domain::ports::Store>($app: testkit::TestApp, $store: S) $body
+        )*
+        mod service_on_memory {
+            $(
+                #[tokio::test]
+                async fn $name() {
+                    let store = store_memory::MemoryStore::new();
+                    let choice = shortener::StoreChoice::Memory(store.clone());
+                    super::$name(testkit::spawn_app_on(choice, |_| {}).await, store).await
+                }
+            )*
+        }
+        mod service_on_postgres {
+            $(
+                #[tokio::test]
+                async fn $name() {
+                    let store = testkit::postgres::fresh_store().await;
+                    let choice = shortener::StoreChoice::Postgres(store.clone());
+                    super::$name(testkit::spawn_app_on(choice, |_| {}).await, store).await
+                }
+            )*
+        }
+    };
+}
+
 mod bad_input;
 mod bulk;
 mod events;

@@ -1,11 +1,23 @@
 //! `GET /{short_code}`: 302 with exactly one click; 404 with none otherwise.
 
+use domain::{ClickContext, Shortener};
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 use testkit::{TestApp, expect_error, expect_json};
 
 async fn clicks(app: &TestApp) -> Vec<Value> {
     app.get_json("/events?event_type=click&per_page=1000").await.as_array().unwrap().clone()
+}
+
+/// 600 characters: `lead` then a three-digit counter, repeated, so the first 512
+/// characters differ from any other 512 of them.
+fn over_the_cap(lead: char) -> String {
+    (0..150).map(|i| format!("{lead}{i:03}")).collect()
+}
+
+/// What the click must keep of `value`: its first 512 characters.
+fn capped(value: &str) -> String {
+    value.chars().take(512).collect()
 }
 
 on_every_store! {
@@ -28,6 +40,22 @@ on_every_store! {
         assert_eq!(clicks[0]["details"]["short_code"], code);
         assert_eq!(clicks[0]["details"]["referrer"], "https://news.example/");
         assert_eq!(clicks[0]["details"]["user_agent"], "contract-test/1.0");
+    }
+
+    async fn referrer_and_user_agent_are_capped_at_512_characters(app: TestApp) {
+        // A client must not grow the events table with huge headers.
+        let url = app.create_url(&json!({"original_url": "https://example.com/long"})).await;
+        let code = url["short_code"].as_str().unwrap();
+        let (referrer, user_agent) = (format!("https://news.example/{}", over_the_cap('r')), over_the_cap('u'));
+        let response = app.request(reqwest::Method::GET, &format!("/{code}"))
+            .header("referer", &referrer)
+            .header("user-agent", &user_agent)
+            .send().await.unwrap();
+        assert_eq!(response.status(), StatusCode::FOUND);
+        let clicks = clicks(&app).await;
+        assert_eq!(clicks.len(), 1, "exactly one click");
+        assert_eq!(clicks[0]["details"]["referrer"], capped(&referrer));
+        assert_eq!(clicks[0]["details"]["user_agent"], capped(&user_agent));
     }
 
     async fn unknown_inactive_and_deleted_codes_are_404_without_a_click(app: TestApp) {
@@ -77,5 +105,23 @@ on_every_store! {
         assert!(responses.iter().all(|r| r.status() == StatusCode::FOUND));
         let stats = app.get_json(&format!("/urls/{}/stats", url["id"])).await;
         assert_eq!(stats["clicks"], 50);
+    }
+}
+
+on_every_shared_store! {
+    async fn multi_byte_referrer_and_user_agent_are_capped_by_characters_not_bytes(app: TestApp, store: impl Store) {
+        // The HTTP layer passes on header values of visible ASCII only, so the
+        // click is made through the service the handler calls, over the app's store.
+        let url = app.create_url(&json!({"original_url": "https://example.com/accents"})).await;
+        let code = url["short_code"].as_str().unwrap();
+        let (referrer, user_agent) = (over_the_cap('é'), over_the_cap('ü'));
+        assert!(referrer.len() > 600, "more bytes than characters");
+        let context = ClickContext::new(Some(&referrer), Some(&user_agent));
+        let followed = Shortener::new(store).follow(code, &context).await.expect("the code redirects");
+        assert!(followed.click_error.is_none(), "{:?}", followed.click_error);
+        let clicks = clicks(&app).await;
+        assert_eq!(clicks.len(), 1, "exactly one click");
+        assert_eq!(clicks[0]["details"]["referrer"], capped(&referrer));
+        assert_eq!(clicks[0]["details"]["user_agent"], capped(&user_agent));
     }
 }

@@ -1,8 +1,50 @@
 //! `/urls`: creation, validation of targets, codes, updates and deletion.
 
+use std::collections::VecDeque;
+use std::sync::{Arc, Mutex};
+
+use domain::ports::{CodeGenerator, SystemClock};
+use domain::{CreateUrl, Error, ShortCode, Shortener, TargetUrl};
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 use testkit::{TestApp, expect_error, expect_json};
+
+/// A code generator that hands out `taken` `collisions` times, then `free` for
+/// ever: what a nearly full code space looks like, on purpose.
+struct ScriptedCodes {
+    script: Mutex<VecDeque<ShortCode>>,
+    then: ShortCode,
+}
+
+impl ScriptedCodes {
+    fn new(taken: &str, collisions: usize, free: &str) -> Arc<Self> {
+        let taken = ShortCode::parse(taken).unwrap();
+        let script = Mutex::new(std::iter::repeat_n(taken, collisions).collect());
+        Arc::new(Self { script, then: ShortCode::parse(free).unwrap() })
+    }
+}
+
+impl CodeGenerator for ScriptedCodes {
+    fn generate(&self) -> ShortCode {
+        self.script.lock().unwrap().pop_front().unwrap_or_else(|| self.then.clone())
+    }
+}
+
+/// Creates a link without a custom code, drawing codes from `codes`.
+async fn create_with_codes(
+    store: impl domain::ports::Store,
+    codes: Arc<ScriptedCodes>,
+    target: &str,
+) -> domain::ports::Result<domain::Url> {
+    let service = Shortener::new(store).clock_and_codes(Arc::new(SystemClock), codes);
+    let request = CreateUrl {
+        original_url: TargetUrl::parse(target).unwrap(),
+        title: None,
+        user_id: None,
+        short_code: None,
+    };
+    service.create_url(request).await
+}
 
 async fn events_of(app: &TestApp, url: &Value) -> Vec<Value> {
     let events = app.get_json(&format!("/events?url_id={}", url["id"])).await;
@@ -168,5 +210,39 @@ on_every_store! {
         assert_eq!(events.as_array().unwrap().len(), 4, "created and three clicks");
         expect_error(app.get("/urls/999/stats").await, StatusCode::NOT_FOUND).await;
         expect_error(app.get("/urls/999/events").await, StatusCode::NOT_FOUND).await;
+    }
+}
+
+// The app always draws random codes, so collisions are forced through the
+// service `POST /urls` calls, with a generator of the test's own.
+on_every_shared_store! {
+    async fn a_generated_code_that_is_taken_is_replaced_by_a_free_one(app: TestApp, store: impl Store) {
+        let first = json!({"original_url": "https://example.com/first", "short_code": "Taken1"});
+        app.create_url(&first).await;
+        // Seven collisions in a row: the eighth and last attempt finds the free code.
+        let codes = ScriptedCodes::new("Taken1", 7, "Free42");
+        let url = create_with_codes(store, codes, "https://example.com/second").await.expect("created");
+        assert_eq!(url.short_code, "Free42");
+        assert_eq!(app.get("/Free42").await.headers()["location"], "https://example.com/second");
+        assert_eq!(app.get("/Taken1").await.headers()["location"], "https://example.com/first");
+        // The collisions left nothing behind: one created event per link.
+        let created = app.get_json("/events?event_type=created").await;
+        let codes: Vec<&Value> = created.as_array().unwrap().iter().map(|e| &e["details"]["short_code"]).collect();
+        assert_eq!(codes, [&json!("Taken1"), &json!("Free42")]);
+    }
+
+    async fn creation_gives_up_after_eight_taken_codes_and_creates_nothing(app: TestApp, store: impl Store) {
+        let first = json!({"original_url": "https://example.com/first", "short_code": "Taken1"});
+        let first = app.create_url(&first).await;
+        // A free code right after the eighth collision: creation must stop at
+        // eight attempts, not go on until a code fits (nor hang on a full space).
+        let codes = ScriptedCodes::new("Taken1", 8, "Free42");
+        let outcome = create_with_codes(store, codes, "https://example.com/second").await;
+        // `Internal` is the contract's 500 `{"error": "Internal server error"}`.
+        assert!(matches!(outcome, Err(Error::Internal(_))), "{outcome:?}");
+        assert_eq!(app.get_json("/urls").await, json!([first]), "nothing created");
+        let events = app.get_json("/events").await;
+        assert_eq!(events.as_array().unwrap().len(), 1, "only the first link's created event: {events}");
+        expect_error(app.get("/Free42").await, StatusCode::NOT_FOUND).await;
     }
 }

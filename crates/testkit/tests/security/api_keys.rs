@@ -117,6 +117,34 @@ async fn a_revoked_key_is_refused<R: ApiKeyRepository>(
 }
 
 #[tokio::test]
+async fn a_401_challenges_with_the_bearer_scheme_the_realm_and_what_was_wrong() {
+    // RFC 6750: no or malformed credentials are `invalid_request`, a key the
+    // store does not know is `invalid_token`; the realm names the service.
+    let (app, _keys, _secret) = memory_app().await;
+    let cases = [
+        (None, "invalid_request"),
+        (Some("Basic YTpi"), "invalid_request"),
+        (Some("Bearer "), "invalid_request"),
+        (Some("Bearer shk_not-a-key"), "invalid_token"),
+    ];
+    for (authorization, error) in cases {
+        let mut request = app.request(Method::POST, "/events").json(&json!({"event_type": "x"}));
+        if let Some(authorization) = authorization {
+            request = request.header("authorization", authorization);
+        }
+        let response = request.send().await.expect("the app answers");
+        let challenge = response.headers().get("www-authenticate").cloned();
+        expect_error(response, StatusCode::UNAUTHORIZED).await;
+        let expected = format!("Bearer realm=\"shortener\", error=\"{error}\"");
+        assert_eq!(
+            challenge.as_ref().and_then(|c| c.to_str().ok()),
+            Some(expected.as_str()),
+            "{authorization:?}"
+        );
+    }
+}
+
+#[tokio::test]
 async fn every_write_needs_a_key_on_memory() {
     let (app, _keys, secret) = memory_app().await;
     every_write_needs_a_key(app, secret).await;
