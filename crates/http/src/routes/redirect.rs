@@ -1,5 +1,7 @@
 //! `GET /{short_code}`: the hot path. Resolve, record one click, answer 302.
 
+use std::borrow::Cow;
+
 use actix_web::http::header::{self, HeaderMap};
 use actix_web::{HttpRequest, HttpResponse, web};
 use domain::cache::Cached;
@@ -11,8 +13,11 @@ use crate::openapi::schemas::ErrorBody;
 
 type App<S> = web::Data<Shortener<S>>;
 
-fn header_str(headers: &HeaderMap, name: header::HeaderName) -> Option<&str> {
-    headers.get(name).and_then(|v| v.to_str().ok())
+/// A header's text as sent. Browsers and crawlers put UTF-8 in `User-Agent` and
+/// `Referer`, which `HeaderValue::to_str` (visible ASCII only) would drop whole;
+/// bytes that are not UTF-8 become U+FFFD.
+fn header_text(headers: &HeaderMap, name: header::HeaderName) -> Option<Cow<'_, str>> {
+    headers.get(name).map(|value| String::from_utf8_lossy(value.as_bytes()))
 }
 
 fn redirect_to(link: &Cached<Link>) -> HttpResponse {
@@ -50,8 +55,8 @@ pub async fn follow<S: Store>(
 ) -> Result<HttpResponse, ApiError> {
     let headers = req.headers();
     let context = ClickContext::new(
-        header_str(headers, header::REFERER),
-        header_str(headers, header::USER_AGENT),
+        header_text(headers, header::REFERER).as_deref(),
+        header_text(headers, header::USER_AGENT).as_deref(),
     )
     .with_client_ip(crate::guard::client_ip(&req));
     // A click that could not be written yet is buffered (or counted as dropped) by

@@ -27,9 +27,8 @@ macro_rules! on_every_store {
 }
 
 /// Like [`on_every_store!`], for cases that also drive the domain service over
-/// the app's own store: with what no request can choose (the code generator) or
-/// carry (a header that is not ASCII). Clones of a store share it, so what the
-/// service writes, the app reads.
+/// the app's own store, with what no request can choose (the code generator).
+/// Clones of a store share it, so what the service writes, the app reads.
 macro_rules! on_every_shared_store {
     ($(async fn $name:ident($app:ident: TestApp, $store:ident: impl Store) $body:block)*) => {
         $(
