@@ -25,6 +25,7 @@ pub struct TestApp {
     /// What the application logged.
     pub logs: CapturedLogs,
     handle: actix_web::dev::ServerHandle,
+    running: Option<tokio::task::JoinHandle<std::io::Result<()>>>,
 }
 
 impl Drop for TestApp {
@@ -69,15 +70,24 @@ pub async fn spawn_app_on(store: StoreChoice, configure: impl FnOnce(&mut ServeC
     let app = Application::build(&config, store, cache, &logger).expect("the app binds port 0");
     let address = format!("http://127.0.0.1:{}", app.port());
     let handle = app.handle();
-    tokio::spawn(app.run_until_stopped());
+    let running = Some(tokio::spawn(app.run_until_stopped()));
     let client = Client::builder()
         .redirect(reqwest::redirect::Policy::none())
         .build()
         .expect("an HTTP client");
-    TestApp { address, client, logs, handle }
+    TestApp { address, client, logs, handle, running }
 }
 
 impl TestApp {
+    /// Stops the app as SIGTERM does (in-flight requests finish, then buffered
+    /// clicks are flushed) and returns once it has ended.
+    pub async fn shut_down(mut self) {
+        self.handle.stop(true).await;
+        if let Some(running) = self.running.take() {
+            running.await.expect("the app's task ends").expect("the app stops cleanly");
+        }
+    }
+
     pub fn request(&self, method: Method, path: &str) -> RequestBuilder {
         self.client.request(method, format!("{}{path}", self.address))
     }

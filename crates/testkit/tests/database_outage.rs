@@ -3,6 +3,7 @@
 
 use std::time::{Duration, Instant};
 
+use domain::ports::EventRepository;
 use reqwest::StatusCode;
 use serde_json::json;
 use shortener::StoreChoice;
@@ -94,4 +95,60 @@ async fn clicks_beyond_the_buffer_are_dropped_and_counted() {
         tokio::time::sleep(Duration::from_millis(200)).await;
     }
     assert_eq!(clicks_of(&app, &url["id"]).await, 4, "the first and the three buffered");
+}
+
+/// Follows `path` `times` times with PostgreSQL stopped: each click goes to the
+/// backlog, its redirect is served from the cache.
+async fn clicks_into_the_backlog(app: &TestApp, path: &str, times: usize) {
+    for i in 0..times {
+        assert_eq!(app.get(path).await.status(), StatusCode::FOUND, "redirect {i}");
+    }
+    assert!(metric(app, "shortener_click_queue_depth").await >= times as f64, "the clicks wait");
+}
+
+/// The clicks of `url_id` in the cluster's database, read after the app is gone.
+async fn clicks_in_database(cluster: &PrivatePostgres, url_id: &serde_json::Value) -> u64 {
+    let store = PgStore::connect(&PgConfig::new(cluster.url())).expect("a pool");
+    let id = url_id.as_i64().expect("an id");
+    store.url_stats(id).await.expect("the stats").clicks
+}
+
+#[tokio::test]
+async fn a_graceful_stop_writes_the_backlog_once_the_database_is_back() {
+    let cluster = PrivatePostgres::start_new();
+    let app = app_on(&cluster, 1000).await;
+    let url = app.create_url(&json!({"original_url": "https://example.com/drain"})).await;
+    let path = format!("/{}", url["short_code"].as_str().unwrap());
+    assert_eq!(app.get(&path).await.status(), StatusCode::FOUND, "warms the cache");
+
+    cluster.stop();
+    clicks_into_the_backlog(&app, &path, 5).await;
+    cluster.start();
+    // SIGTERM right away: the flush at shutdown writes whatever the writer's own
+    // retry has not written yet.
+    let logs = app.logs.clone();
+    app.shut_down().await;
+    logs.wait_for("saying the clicks were flushed", |l| l["msg"] == "clicks flushed").await;
+    assert_eq!(clicks_in_database(&cluster, &url["id"]).await, 6, "each click exactly once");
+}
+
+#[tokio::test]
+async fn a_graceful_stop_during_an_outage_ends_and_says_how_many_clicks_are_lost() {
+    let cluster = PrivatePostgres::start_new();
+    let app = app_on(&cluster, 1000).await;
+    let url = app.create_url(&json!({"original_url": "https://example.com/lost"})).await;
+    let path = format!("/{}", url["short_code"].as_str().unwrap());
+    assert_eq!(app.get(&path).await.status(), StatusCode::FOUND, "warms the cache");
+
+    cluster.stop();
+    clicks_into_the_backlog(&app, &path, 3).await;
+    let logs = app.logs.clone();
+    // Bounded by the pool's time-outs (500 ms here), not by the outage.
+    app.shut_down().await;
+    let warning =
+        logs.wait_for("of the loss", |l| l["msg"] == "clicks left unwritten at shutdown").await;
+    assert_eq!(warning["level"], "WARNING");
+    assert!(warning["error"].as_str().is_some_and(|e| e.contains("3 clicks")), "{warning}");
+    cluster.start();
+    assert_eq!(clicks_in_database(&cluster, &url["id"]).await, 1, "only the warm-up click");
 }
