@@ -82,7 +82,10 @@ impl EventRepository for PgStore {
 
     async fn list_events(&self, filter: &EventFilter, page: Page) -> Result<Listing<Event>> {
         let mut conn = self.connection().await?;
-        let (rows, total) = page_with_total!(conn, matching(filter), EventRow, events::id, page)?;
+        // Counted on the filter's index, not kept (`crate::totals`): a kept total
+        // would be written by every click's insert, the hot path.
+        let (rows, total) =
+            page_with_total!(conn, matching(filter), None, EventRow, events::id, page)?;
         Ok(Listing { items: rows.into_iter().map(Event::try_from).collect::<Result<_>>()?, total })
     }
 

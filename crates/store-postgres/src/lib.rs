@@ -17,6 +17,7 @@ mod rows;
 mod schema;
 pub mod seed;
 mod store;
+mod totals;
 mod urls;
 mod users;
 

@@ -150,9 +150,11 @@ impl From<NewEvent> for NewEventRow {
 
 /// One page of rows of a filtered table, ordered by id, and how many rows match,
 /// read in one read-only snapshot so that the page and the total agree.
-/// `$matching` builds the filtered query (it is evaluated twice: page, count).
+/// `$matching` builds the filtered query (it is evaluated twice: page, count);
+/// `$kept` names the total the database keeps of it, if it keeps one
+/// ([`crate::totals`]), which is then read instead of counting the rows.
 macro_rules! page_with_total {
-    ($conn:expr, $matching:expr, $row:ty, $id:expr, $page:expr) => {{
+    ($conn:expr, $matching:expr, $kept:expr, $row:ty, $id:expr, $page:expr) => {{
         let (limit, offset) = $crate::rows::limit_offset($page);
         $conn
             .build_transaction()
@@ -166,7 +168,10 @@ macro_rules! page_with_total {
                     .offset(offset)
                     .load(conn)
                     .await?;
-                let total: i64 = $matching.count().get_result(conn).await?;
+                let total: i64 = match $kept {
+                    Some(list) => $crate::totals::kept_total(list).get_result(conn).await?,
+                    None => $matching.count().get_result(conn).await?,
+                };
                 diesel::QueryResult::Ok((rows, u64::try_from(total).unwrap_or_default()))
             })
             .await

@@ -45,6 +45,15 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    /// Kept by triggers; see `crate::totals`.
+    list_totals (list, shard) {
+        list -> Text,
+        shard -> SmallInt,
+        n -> BigInt,
+    }
+}
+
 diesel::joinable!(urls -> users (user_id));
 diesel::joinable!(events -> urls (url_id));
 diesel::joinable!(events -> users (user_id));

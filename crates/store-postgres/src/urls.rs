@@ -12,6 +12,7 @@ use crate::error::{Failure, database_error};
 use crate::rows::{NewEventRow, NewUrlRow, UrlRow, page_with_total};
 use crate::schema::{events, urls};
 use crate::store::PgStore;
+use crate::totals;
 
 /// URLs that were not deleted, matching `filter`.
 fn matching(filter: &UrlFilter) -> urls::BoxedQuery<'_, Pg> {
@@ -83,7 +84,14 @@ impl UrlRepository for PgStore {
 
     async fn list_urls(&self, filter: &UrlFilter, page: Page) -> Result<Listing<Url>> {
         let mut conn = self.connection().await?;
-        let (rows, total) = page_with_total!(conn, matching(filter), UrlRow, urls::id, page)?;
+        let (rows, total) = page_with_total!(
+            conn,
+            matching(filter),
+            totals::url_lists(filter),
+            UrlRow,
+            urls::id,
+            page
+        )?;
         Ok(Listing { items: rows.into_iter().map(Url::from).collect(), total })
     }
 

@@ -11,6 +11,7 @@ use crate::error::{Failure, database_error};
 use crate::rows::{NewUserRow, UserRow, page_with_total};
 use crate::schema::{urls, users};
 use crate::store::PgStore;
+use crate::totals;
 
 /// The columns a patch changes; `None` leaves a column as it is.
 #[derive(AsChangeset)]
@@ -60,7 +61,14 @@ impl UserRepository for PgStore {
 
     async fn list_users(&self, filter: &UserFilter, page: Page) -> Result<Listing<User>> {
         let mut conn = self.connection().await?;
-        let (rows, total) = page_with_total!(conn, matching(filter), UserRow, users::id, page)?;
+        let (rows, total) = page_with_total!(
+            conn,
+            matching(filter),
+            totals::user_lists(filter),
+            UserRow,
+            users::id,
+            page
+        )?;
         Ok(Listing { items: rows.into_iter().map(User::from).collect(), total })
     }
 

@@ -1,0 +1,13 @@
+DROP TRIGGER users_counted_insert ON users;
+DROP TRIGGER users_counted_delete ON users;
+DROP TRIGGER users_counted_truncate ON users;
+DROP TRIGGER urls_counted_insert ON urls;
+DROP TRIGGER urls_counted_update ON urls;
+DROP TRIGGER urls_counted_delete ON urls;
+DROP TRIGGER urls_counted_truncate ON urls;
+DROP FUNCTION forget_list_totals();
+DROP FUNCTION count_urls();
+DROP FUNCTION count_users();
+DROP FUNCTION list_totals_shard();
+DROP FUNCTION url_list(BOOLEAN, TIMESTAMP);
+DROP TABLE list_totals;

@@ -1,0 +1,155 @@
+//! The totals PostgreSQL keeps of the user and URL lists (`list_totals` and its
+//! triggers): a list's `total` must be what counting its rows gives, after every
+//! kind of write, under concurrent writers, and for rows that predate the
+//! migration.
+
+use chrono::NaiveDateTime;
+use diesel::Connection as _;
+use diesel::connection::SimpleConnection as _;
+use diesel_async::AsyncPgConnection;
+use diesel_async::async_connection_wrapper::AsyncConnectionWrapper;
+use diesel_migrations::{EmbeddedMigrations, MigrationHarness, embed_migrations};
+use domain::import::ImportUser;
+use domain::ports::{UrlRepository, UserRepository};
+use domain::{
+    Email, NewUrl, NewUser, Page, ShortCode, TargetUrl, Url, UrlFilter, UrlPatch, UserFilter,
+    Username,
+};
+use store_postgres::PgStore;
+use testkit::postgres::TestDatabase;
+
+fn at() -> NaiveDateTime {
+    chrono::DateTime::UNIX_EPOCH.naive_utc()
+}
+
+/// Big enough to hold every row these tests write, so that the page's length is
+/// the count the total must equal.
+fn whole() -> Page {
+    Page::new(1, 1000).unwrap()
+}
+
+fn new_user(name: &str) -> NewUser {
+    NewUser {
+        username: Username::parse(name).unwrap(),
+        email: Email::parse(&format!("{name}@example.com")).unwrap(),
+        created_at: at(),
+    }
+}
+
+async fn add_url(store: &PgStore, code: &str, user_id: Option<i64>) -> Url {
+    let url = NewUrl {
+        user_id,
+        short_code: ShortCode::parse(code).unwrap(),
+        original_url: TargetUrl::parse(&format!("https://example.com/{code}")).unwrap(),
+        title: None,
+        created_at: at(),
+    };
+    store.create_url(url).await.unwrap()
+}
+
+/// Every list a kept total answers agrees with its rows; returns the totals of
+/// all users and all live URLs.
+async fn assert_totals_agree(store: &PgStore) -> (u64, u64) {
+    let users = store.list_users(&UserFilter::default(), whole()).await.unwrap();
+    assert_eq!(users.total, users.items.len() as u64, "all users");
+    let mut live = 0;
+    for is_active in [None, Some(true), Some(false)] {
+        let filter = UrlFilter { is_active, ..UrlFilter::default() };
+        let urls = store.list_urls(&filter, whole()).await.unwrap();
+        assert_eq!(urls.total, urls.items.len() as u64, "URLs, is_active {is_active:?}");
+        live = live.max(urls.total);
+    }
+    (users.total, live)
+}
+
+#[tokio::test]
+async fn totals_follow_every_kind_of_write() {
+    let database = TestDatabase::create().await;
+    let store = database.store();
+    let alice = store.create_user(new_user("alice")).await.unwrap();
+    let bob = store.create_user(new_user("bob")).await.unwrap();
+    let mut urls = Vec::new();
+    for (code, owner) in [("tot001", Some(alice.id)), ("tot002", Some(bob.id)), ("tot003", None)] {
+        urls.push(add_url(&store, code, owner).await);
+    }
+    assert_eq!(assert_totals_agree(&store).await, (2, 3));
+
+    let deactivate = UrlPatch { is_active: Some(false), ..UrlPatch::default() };
+    store.update_url(urls[1].id, deactivate, at()).await.unwrap();
+    let retitle = UrlPatch { title: Some(None), ..UrlPatch::default() };
+    store.update_url(urls[0].id, retitle, at()).await.unwrap();
+    store.delete_url(urls[2].id, at()).await.unwrap();
+    // Its URLs lose their owner (an update of each): no URL total moves.
+    store.delete_user(bob.id).await.unwrap();
+    let imported = ImportUser {
+        line: 2,
+        id: None,
+        username: Username::parse("carol").unwrap(),
+        email: Email::parse("carol@example.com").unwrap(),
+        created_at: at(),
+    };
+    store.import_users(vec![imported]).await.unwrap();
+    assert_eq!(assert_totals_agree(&store).await, (2, 2));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn concurrent_writers_lose_no_count_and_never_deadlock() {
+    let database = TestDatabase::create().await;
+    let store = database.store();
+    let writers: Vec<_> = (0..8)
+        .map(|writer| {
+            let store = store.clone();
+            tokio::spawn(async move {
+                for n in 0..10 {
+                    let url = add_url(&store, &format!("w{writer}n{n}"), None).await;
+                    if n % 3 == 0 {
+                        store.delete_url(url.id, at()).await.unwrap();
+                    } else if n % 3 == 1 {
+                        let deactivate = UrlPatch { is_active: Some(false), ..UrlPatch::default() };
+                        store.update_url(url.id, deactivate, at()).await.unwrap();
+                    }
+                }
+                store.create_user(new_user(&format!("writer{writer}"))).await.unwrap();
+            })
+        })
+        .collect();
+    for writer in writers {
+        writer.await.expect("a writer finishes");
+    }
+    assert_eq!(assert_totals_agree(&store).await, (8, 8 * 6), "four of every ten URLs deleted");
+}
+
+#[tokio::test]
+async fn rows_written_before_the_migration_are_counted() {
+    // The schema as it was before the totals, some rows, then the totals.
+    const MIGRATIONS: EmbeddedMigrations = embed_migrations!("migrations");
+    let database = TestDatabase::create_empty().await;
+    let url = database.url.clone();
+    tokio::task::spawn_blocking(move || {
+        let mut conn = AsyncConnectionWrapper::<AsyncPgConnection>::establish(&url).unwrap();
+        let mut pending = conn.pending_migrations(MIGRATIONS).unwrap();
+        let totals = pending.pop().expect("the totals are the newest migration");
+        assert!(totals.name().to_string().contains("list_totals"), "{}", totals.name());
+        for migration in pending {
+            conn.run_migration(&*migration).unwrap();
+        }
+        conn.batch_execute(
+            "INSERT INTO users (username, email, email_key, created_at) \
+                 VALUES ('dora', 'dora@example.com', 'dora@example.com', now()); \
+             INSERT INTO urls (short_code, original_url, is_active, created_at, updated_at, \
+                               deleted_at) \
+                 VALUES ('old001', 'https://example.com/1', true, now(), now(), NULL), \
+                        ('old002', 'https://example.com/2', false, now(), now(), NULL), \
+                        ('old003', 'https://example.com/3', true, now(), now(), now())",
+        )
+        .unwrap();
+        conn.run_migration(&*totals).unwrap();
+    })
+    .await
+    .unwrap();
+    let store = database.store();
+    assert_eq!(assert_totals_agree(&store).await, (1, 2), "the deleted URL is not counted");
+    store.create_user(new_user("erin")).await.unwrap();
+    add_url(&store, "new001", None).await;
+    assert_eq!(assert_totals_agree(&store).await, (2, 3), "and counting goes on from there");
+}
