@@ -1,9 +1,9 @@
 -- Exact totals of the user and URL lists whose filters no index bounds: all
--- users, the live URLs active and those inactive (all live URLs: the two summed). A list answers its
--- X-Total-Count from here instead of counting every matching row (82 ms for
--- 1,000,000 URLs; docs/capacity-plan.md, "List totals"). Filters an index bounds
--- to few rows (a username, an e-mail, a short code) or to one user's rows are
--- still counted directly.
+-- users, the live URLs active and those inactive (all live URLs: the two
+-- summed). A list answers its X-Total-Count from here instead of counting every
+-- matching row (42 ms for 1,000,000 URLs; docs/capacity-plan.md, "List
+-- totals"). Filters an index bounds to few rows (a username, an e-mail, a short
+-- code) or to one user's rows are still counted directly.
 --
 -- Events keep no totals: the triggers would add to every click's insert, which a
 -- redirect waits for (measured: 0.58 of the insert rate with four totals a row).
@@ -13,7 +13,7 @@
 -- one of 16 rows of a total, chosen from its id, so concurrent writers seldom
 -- wait for one another (and never in a cycle: one transaction, one shard, totals
 -- locked in name order); a total is the sum of its rows. Cost: a URL's insert
--- alone runs at 0.6 of its rate without them (docs/capacity-plan.md).
+-- alone runs at 0.66 of its rate without them (docs/capacity-plan.md).
 CREATE TABLE list_totals (
     list  TEXT NOT NULL,
     shard SMALLINT NOT NULL,
