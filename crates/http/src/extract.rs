@@ -59,10 +59,8 @@ impl ListQuery {
         let params: BTreeMap<String, String> = query.iter().cloned().collect();
         let number = |name: &str, default: u32| match params.get(name) {
             None => Ok(default),
-            Some(raw) => raw
-                .trim()
-                .parse::<u32>()
-                .ok()
+            Some(raw) => whole_number(raw)
+                .and_then(|n| u32::try_from(n).ok())
                 .filter(|n| *n >= 1)
                 .ok_or_else(|| ApiError::bad_field(name, "must be a whole number from 1")),
         };
@@ -82,12 +80,12 @@ impl ListQuery {
         }
     }
 
-    /// An id filter: an integer, or the request is a 400.
+    /// An id filter: an integer (see [`whole_number`]), or the request is a 400.
     pub fn id(&self, name: &str) -> Result<Option<i64>, ApiError> {
         self.params
             .get(name)
             .map(|raw| {
-                raw.trim().parse().map_err(|_| ApiError::bad_field(name, "must be an integer id"))
+                whole_number(raw).ok_or_else(|| ApiError::bad_field(name, "must be an integer id"))
             })
             .transpose()
     }
@@ -135,4 +133,12 @@ impl ListQuery {
             .collect::<Vec<_>>()
             .join(", ")
     }
+}
+
+/// The integer a query parameter spells: digits, or a number with no fraction
+/// (`2.0`, `2e0`), which JSON Schema counts as the integer 2 and which clients
+/// that format numbers as floats send; the same rule as for JSON bodies.
+fn whole_number(raw: &str) -> Option<i64> {
+    let raw = raw.trim();
+    raw.parse().ok().or_else(|| raw.parse().ok().and_then(crate::fields::integral))
 }

@@ -77,7 +77,7 @@ impl<'a> Fields<'a> {
         let value = self.body.get(name).filter(|v| !v.is_null())?;
         value
             .as_i64()
-            .or_else(|| integral(value))
+            .or_else(|| value.as_f64().and_then(integral))
             .or_else(|| self.refuse(name, "must be an integer id"))
     }
 
@@ -116,11 +116,12 @@ impl<'a> Fields<'a> {
     }
 }
 
-/// The integer a float with no fraction stands for, within the range where every
-/// integer has an exact float (2^53).
-fn integral(value: &Value) -> Option<i64> {
+/// The integer a float with no fraction stands for (JSON Schema's integers:
+/// `7.0` and `7e0` are 7), within the range where every integer has an exact
+/// float (2^53). NaN and the infinities have none.
+pub(crate) fn integral(number: f64) -> Option<i64> {
     const EXACT: f64 = 9_007_199_254_740_992.0;
-    let number = value.as_f64().filter(|n| n.fract() == 0.0 && n.abs() <= EXACT)?;
+    let number = Some(number).filter(|n| n.fract() == 0.0 && n.abs() <= EXACT)?;
     // Lossless: the range check above keeps the number exact.
     Some(number as i64)
 }

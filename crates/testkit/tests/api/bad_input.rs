@@ -1,7 +1,7 @@
 //! Every bad body, bad type and bad path gets a JSON error and changes nothing.
 
 use reqwest::{Method, StatusCode};
-use serde_json::json;
+use serde_json::{Value, json};
 use testkit::{TestApp, expect_error};
 
 /// The kinds of body that are not a JSON object, with their content types.
@@ -130,12 +130,32 @@ on_every_store! {
 
     async fn bad_query_values_are_400(app: TestApp) {
         for path in ["/urls?user_id=abc", "/urls?is_active=maybe", "/events?url_id=x", "/events?user_id=1.5",
-                     "/users?page=0", "/users?page=abc", "/users?per_page=0", "/urls?per_page=-3"] {
+                     "/events?url_id=NaN", "/events?url_id=inf", "/users?page=0", "/users?page=abc",
+                     "/users?per_page=0", "/urls?per_page=-3", "/urls?page=1.5", "/urls?per_page=5e-1"] {
             let error = expect_error(app.get(path).await, StatusCode::BAD_REQUEST).await;
             assert!(error["details"].is_object(), "{path}: {error}");
         }
         let ignored = app.get("/urls?colour=blue").await;
         assert_eq!(ignored.status(), StatusCode::OK, "unknown parameters are ignored");
+    }
+
+    async fn whole_numbers_written_as_floats_are_integers_in_queries_too(app: TestApp) {
+        // JSON Schema's integers, as bodies take them: `2.0` and `2e0` are 2.
+        let alice = app.create_user("alice").await;
+        for n in 0..3 {
+            let body = json!({"original_url": format!("https://example.com/{n}"), "user_id": alice["id"]});
+            app.create_url(&body).await;
+        }
+        let id = alice["id"].as_i64().unwrap();
+        let plain = app.get(&format!("/urls?user_id={id}&page=2&per_page=2")).await;
+        let plain_total = plain.headers()["x-total-count"].clone();
+        let plain: Value = plain.json().await.unwrap();
+        for (user_id, page, per_page) in [(format!("{id}.0"), "2.0", "2e0"), (format!("{id}e0"), "2", "2.00")] {
+            let floats = app.get(&format!("/urls?user_id={user_id}&page={page}&per_page={per_page}")).await;
+            assert_eq!(floats.status(), StatusCode::OK, "{user_id} {page} {per_page}");
+            assert_eq!(floats.headers()["x-total-count"], plain_total);
+            assert_eq!(floats.json::<Value>().await.unwrap(), plain, "{user_id} {page} {per_page}");
+        }
     }
 
     async fn health_says_ok(app: TestApp) {
