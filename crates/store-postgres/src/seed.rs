@@ -382,7 +382,10 @@ impl ReferenceData {
             return Err(SeedFailure::NotEmpty(SeedError::NotEmpty { users, urls, events }));
         }
         if replaced {
-            diesel::sql_query("TRUNCATE events, urls, users RESTART IDENTITY")
+            // The totals too, in the same statement: a list reading in a snapshot
+            // from before the load then finds the old totals gone with the old
+            // rows (TRUNCATE is not MVCC-safe), not the one without the other.
+            diesel::sql_query("TRUNCATE events, urls, users, list_totals RESTART IDENTITY")
                 .execute(conn)
                 .await?;
         }
