@@ -14,6 +14,21 @@ fn over_the_cap(lead: char) -> String {
     (0..150).map(|i| format!("{lead}{i:03}")).collect()
 }
 
+/// Follows a new link once, sending `headers` (name, raw bytes): the details of
+/// the one click it records.
+async fn details_of_one_click(app: &TestApp, headers: &[(&str, &[u8])]) -> Value {
+    let url = app.create_url(&json!({"original_url": "https://example.com/headers"})).await;
+    let mut request =
+        app.request(reqwest::Method::GET, &format!("/{}", url["short_code"].as_str().unwrap()));
+    for (name, value) in headers {
+        request = request.header(*name, reqwest::header::HeaderValue::from_bytes(value).unwrap());
+    }
+    assert_eq!(request.send().await.unwrap().status(), StatusCode::FOUND);
+    let clicks = clicks(app).await;
+    assert_eq!(clicks.len(), 1, "exactly one click");
+    clicks[0]["details"].clone()
+}
+
 /// What the click must keep of `value`: its first 512 characters.
 fn capped(value: &str) -> String {
     value.chars().take(512).collect()
@@ -43,48 +58,25 @@ on_every_store! {
 
     async fn referrer_and_user_agent_are_capped_at_512_characters(app: TestApp) {
         // A client must not grow the events table with huge headers.
-        let url = app.create_url(&json!({"original_url": "https://example.com/long"})).await;
-        let code = url["short_code"].as_str().unwrap();
         let (referrer, user_agent) = (format!("https://news.example/{}", over_the_cap('r')), over_the_cap('u'));
-        let response = app.request(reqwest::Method::GET, &format!("/{code}"))
-            .header("referer", &referrer)
-            .header("user-agent", &user_agent)
-            .send().await.unwrap();
-        assert_eq!(response.status(), StatusCode::FOUND);
-        let clicks = clicks(&app).await;
-        assert_eq!(clicks.len(), 1, "exactly one click");
-        assert_eq!(clicks[0]["details"]["referrer"], capped(&referrer));
-        assert_eq!(clicks[0]["details"]["user_agent"], capped(&user_agent));
+        let details = details_of_one_click(&app, &[("referer", referrer.as_bytes()), ("user-agent", user_agent.as_bytes())]).await;
+        assert_eq!(details["referrer"], capped(&referrer));
+        assert_eq!(details["user_agent"], capped(&user_agent));
     }
 
     async fn multi_byte_referrer_and_user_agent_are_kept_and_capped_by_characters(app: TestApp) {
         // Sent as UTF-8 bytes, as browsers do; cut at 512 characters, not bytes.
-        let url = app.create_url(&json!({"original_url": "https://example.com/accents"})).await;
-        let code = url["short_code"].as_str().unwrap();
         let (referrer, user_agent) = (over_the_cap('é'), over_the_cap('ü'));
         assert!(referrer.len() > 600, "more bytes than characters");
-        let header = |text: &str| reqwest::header::HeaderValue::from_bytes(text.as_bytes()).unwrap();
-        let response = app.request(reqwest::Method::GET, &format!("/{code}"))
-            .header("referer", header(&referrer))
-            .header("user-agent", header(&user_agent))
-            .send().await.unwrap();
-        assert_eq!(response.status(), StatusCode::FOUND);
-        let clicks = clicks(&app).await;
-        assert_eq!(clicks.len(), 1, "exactly one click");
-        assert_eq!(clicks[0]["details"]["referrer"], capped(&referrer));
-        assert_eq!(clicks[0]["details"]["user_agent"], capped(&user_agent));
+        let details = details_of_one_click(&app, &[("referer", referrer.as_bytes()), ("user-agent", user_agent.as_bytes())]).await;
+        assert_eq!(details["referrer"], capped(&referrer));
+        assert_eq!(details["user_agent"], capped(&user_agent));
     }
 
     async fn bytes_of_a_user_agent_that_are_not_utf8_are_replaced(app: TestApp) {
-        let url = app.create_url(&json!({"original_url": "https://example.com/latin1"})).await;
-        let code = url["short_code"].as_str().unwrap();
         // "Caf\xe9" is Latin-1, not UTF-8.
-        let latin1 = reqwest::header::HeaderValue::from_bytes(b"Caf\xe9/1.0").unwrap();
-        let response = app.request(reqwest::Method::GET, &format!("/{code}"))
-            .header("user-agent", latin1)
-            .send().await.unwrap();
-        assert_eq!(response.status(), StatusCode::FOUND);
-        assert_eq!(clicks(&app).await[0]["details"]["user_agent"], "Caf\u{fffd}/1.0");
+        let details = details_of_one_click(&app, &[("user-agent", b"Caf\xe9/1.0")]).await;
+        assert_eq!(details["user_agent"], "Caf\u{fffd}/1.0");
     }
 
     async fn unknown_inactive_and_deleted_codes_are_404_without_a_click(app: TestApp) {
