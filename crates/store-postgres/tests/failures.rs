@@ -15,6 +15,16 @@ fn user(name: &str) -> NewUser {
     }
 }
 
+fn new_url(code: &str) -> NewUrl {
+    NewUrl {
+        user_id: None,
+        short_code: ShortCode::parse(code).unwrap(),
+        original_url: TargetUrl::parse(&format!("https://example.com/{code}")).unwrap(),
+        title: None,
+        created_at: chrono::DateTime::UNIX_EPOCH.naive_utc(),
+    }
+}
+
 #[tokio::test]
 async fn an_unreachable_database_is_unavailable_not_an_internal_error() {
     let port = testkit::free_port();
@@ -36,17 +46,7 @@ async fn concurrent_creates_of_one_code_make_exactly_one_url() {
     let attempts: Vec<_> = (0..16)
         .map(|_| {
             let store = store.clone();
-            tokio::spawn(async move {
-                store
-                    .create_url(NewUrl {
-                        user_id: None,
-                        short_code: ShortCode::parse("race01").unwrap(),
-                        original_url: TargetUrl::parse("https://example.com/race").unwrap(),
-                        title: None,
-                        created_at: chrono::DateTime::UNIX_EPOCH.naive_utc(),
-                    })
-                    .await
-            })
+            tokio::spawn(async move { store.create_url(new_url("race01")).await })
         })
         .collect();
     let mut created = 0;
@@ -93,16 +93,7 @@ fn clicks_dropped() -> f64 {
 #[tokio::test]
 async fn a_click_the_database_refuses_is_counted_as_dropped_and_the_next_is_written() {
     let store = fresh_store().await;
-    let url = store
-        .create_url(NewUrl {
-            user_id: None,
-            short_code: ShortCode::parse("refuse").unwrap(),
-            original_url: TargetUrl::parse("https://example.com/refused").unwrap(),
-            title: None,
-            created_at: chrono::DateTime::UNIX_EPOCH.naive_utc(),
-        })
-        .await
-        .unwrap();
+    let url = store.create_url(new_url("refuse")).await.unwrap();
     let click = |user_agent: &str| NewEvent {
         url_id: Some(url.id),
         user_id: None,

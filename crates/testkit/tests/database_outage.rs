@@ -26,6 +26,14 @@ async fn app_on(cluster: &PrivatePostgres, click_buffer: usize) -> TestApp {
     spawn_app_on(StoreChoice::Postgres(store), |config| config.redis_url = Some(redis_url())).await
 }
 
+/// A new link to `target`, followed once so that its code is cached, and its path.
+async fn cached_link(app: &TestApp, target: &str) -> (serde_json::Value, String) {
+    let url = app.create_url(&json!({ "original_url": target })).await;
+    let path = format!("/{}", url["short_code"].as_str().unwrap());
+    assert_eq!(app.get(&path).await.status(), StatusCode::FOUND, "warms the cache");
+    (url, path)
+}
+
 async fn metric(app: &TestApp, series: &str) -> f64 {
     let text = app.get("/metrics").await.text().await.expect("metrics");
     text.lines()
@@ -41,9 +49,7 @@ async fn clicks_of(app: &TestApp, url_id: &serde_json::Value) -> u64 {
 async fn cached_redirects_survive_a_database_outage_and_their_clicks_arrive_later() {
     let cluster = PrivatePostgres::start_new();
     let app = app_on(&cluster, 1000).await;
-    let url = app.create_url(&json!({"original_url": "https://example.com/stay"})).await;
-    let path = format!("/{}", url["short_code"].as_str().unwrap());
-    assert_eq!(app.get(&path).await.status(), StatusCode::FOUND, "warms the cache");
+    let (url, path) = cached_link(&app, "https://example.com/stay").await;
 
     cluster.stop();
     for i in 0..10 {
@@ -72,9 +78,7 @@ async fn cached_redirects_survive_a_database_outage_and_their_clicks_arrive_late
 async fn clicks_beyond_the_buffer_are_dropped_and_counted() {
     let cluster = PrivatePostgres::start_new();
     let app = app_on(&cluster, 3).await;
-    let url = app.create_url(&json!({"original_url": "https://example.com/full"})).await;
-    let path = format!("/{}", url["short_code"].as_str().unwrap());
-    app.get(&path).await;
+    let (url, path) = cached_link(&app, "https://example.com/full").await;
 
     cluster.stop();
     let dropped = metric(&app, "shortener_clicks_dropped_total").await;
@@ -117,9 +121,7 @@ async fn clicks_in_database(cluster: &PrivatePostgres, url_id: &serde_json::Valu
 async fn a_graceful_stop_writes_the_backlog_once_the_database_is_back() {
     let cluster = PrivatePostgres::start_new();
     let app = app_on(&cluster, 1000).await;
-    let url = app.create_url(&json!({"original_url": "https://example.com/drain"})).await;
-    let path = format!("/{}", url["short_code"].as_str().unwrap());
-    assert_eq!(app.get(&path).await.status(), StatusCode::FOUND, "warms the cache");
+    let (url, path) = cached_link(&app, "https://example.com/drain").await;
 
     cluster.stop();
     clicks_into_the_backlog(&app, &path, 5).await;
@@ -136,9 +138,7 @@ async fn a_graceful_stop_writes_the_backlog_once_the_database_is_back() {
 async fn a_graceful_stop_during_an_outage_ends_and_says_how_many_clicks_are_lost() {
     let cluster = PrivatePostgres::start_new();
     let app = app_on(&cluster, 1000).await;
-    let url = app.create_url(&json!({"original_url": "https://example.com/lost"})).await;
-    let path = format!("/{}", url["short_code"].as_str().unwrap());
-    assert_eq!(app.get(&path).await.status(), StatusCode::FOUND, "warms the cache");
+    let (url, path) = cached_link(&app, "https://example.com/lost").await;
 
     cluster.stop();
     clicks_into_the_backlog(&app, &path, 3).await;
