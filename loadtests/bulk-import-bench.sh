@@ -28,6 +28,7 @@ REPEAT=${REPEAT:-3}
 WORKERS=${WORKERS:-2}
 PG_URL_BASE=${PG_URL_BASE:-postgres://postgres@127.0.0.1:5432}
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
+. "$ROOT/scripts/lib.sh"
 BIN=${SHORTENER_BIN:-$ROOT/target/release/shortener}
 [[ -x $BIN ]] || { echo "no $BIN: cargo build --release -p shortener" >&2; exit 1; }
 
@@ -62,7 +63,6 @@ cleanup() {
 trap cleanup EXIT
 trap 'exit 130' INT TERM
 
-free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
 now() { date +%s.%N; }
 median() { sort -g | awk '{a[NR]=$1} END {print (NR%2) ? a[(NR+1)/2] : (a[NR/2]+a[NR/2+1])/2}'; }
 
@@ -83,7 +83,7 @@ PY
 
 # launch BINARY DATABASE LOG: a shortener on a free port; sets LAUNCHED_PORT/PID.
 launch() {
-    LAUNCHED_PORT=$(free_port)
+    LAUNCHED_PORT=$(free_ports 0)
     BIND=127.0.0.1:$LAUNCHED_PORT DATABASE_URL=$PG_URL_BASE/$2 WORKERS=$WORKERS LOG_LEVEL=info \
         REPLICA_NAME=bulk-bench "$1" >"$3" 2>&1 &
     LAUNCHED_PID=$!

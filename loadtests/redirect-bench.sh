@@ -49,6 +49,7 @@ CODES=${CODES:-10000}
 BREAKDOWN=${BREAKDOWN:-1}
 PG_URL_BASE=${PG_URL_BASE:-postgres://postgres@127.0.0.1:5432}
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
+. "$ROOT/scripts/lib.sh"
 BIN=${SHORTENER_BIN:-$ROOT/target/release/shortener}
 CEILING_BIN=${CEILING_BIN:-$ROOT/target/release/bench-ceiling}
 LUA=$ROOT/loadtests/wrk/codes.lua
@@ -72,7 +73,6 @@ cleanup() {
 trap cleanup EXIT
 trap 'exit 130' INT TERM
 
-free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
 median() { sort -g | awk '{a[NR]=$1} END {if (NR==0) print "nan"; else print (NR%2) ? a[(NR+1)/2] : (a[NR/2]+a[NR/2+1])/2}'; }
 wait_http() { # URL LOG
     for _ in $(seq 150); do curl -sf -o /dev/null "$1" && return 0; sleep 0.1; done
@@ -83,7 +83,7 @@ wait_http() { # URL LOG
 start_shortener() {
     local name=$1 port bin=$BIN; shift
     [[ $name == baseline ]] && bin=$BASELINE_BIN
-    port=$(free_port)
+    port=$(free_ports 0)
     env BIND=127.0.0.1:$port DATABASE_URL=$DB_URL REDIS_URL=redis://127.0.0.1:$REDIS_PORT \
         CACHE_PREFIX=bench: WORKERS=$WORKERS LOG_LEVEL=info REPLICA_NAME=$name "$@" \
         "$bin" >/dev/null 2>"$WORK/$name.log" &
@@ -94,7 +94,7 @@ start_shortener() {
 }
 
 # ---- services -------------------------------------------------------------
-REDIS_PORT=$(free_port)
+REDIS_PORT=$(free_ports 0)
 redis-server --port "$REDIS_PORT" --bind 127.0.0.1 --save '' --appendonly no \
     --daemonize no >"$WORK/redis.log" 2>&1 &
 REDIS_PID=$!
@@ -102,7 +102,7 @@ PIDS+=($!)
 for _ in $(seq 50); do redis-cli -p "$REDIS_PORT" ping >/dev/null 2>&1 && break; sleep 0.1; done
 
 psql -q "$PG_URL_BASE/postgres" -c "CREATE DATABASE $DB" >/dev/null
-CEILING_PORT=$(free_port)
+CEILING_PORT=$(free_ports 0)
 BIND=127.0.0.1:$CEILING_PORT WORKERS=$WORKERS "$CEILING_BIN" >"$WORK/ceiling.log" 2>&1 &
 PIDS+=($!)
 wait_http "http://127.0.0.1:$CEILING_PORT/warm" "$WORK/ceiling.log"

@@ -15,6 +15,7 @@
 # (the reference CSVs, default ../shared/seed-data).
 set -euo pipefail
 cd "$(dirname "$0")/.."
+. scripts/lib.sh
 
 admin_url=${DATABASE_ADMIN_URL:-postgres://postgres@127.0.0.1:5432}
 examples=${API_FUZZ_EXAMPLES:-60}
@@ -66,7 +67,7 @@ if [ -d "$seed_data" ]; then
     --events "$seed_data/events.csv" >"$work/seed.log" 2>&1
   echo "loaded the reference data"
 fi
-port=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+port=$(free_ports 0)
 base="http://127.0.0.1:$port"
 BIND="127.0.0.1:$port" LOG_LEVEL=warning WORKERS=2 "$binary" >"$work/server.log" 2>&1 &
 server_pid=$!

@@ -27,6 +27,7 @@ set -euo pipefail
 
 cd "$(dirname "$0")/../.."
 repo=$PWD
+. scripts/lib.sh
 BIN=${1:-target/debug/shortener}
 PG_URL=${EDGE_PG_URL:-postgres://postgres@127.0.0.1:5432}
 TIMEOUT=${EDGE_TIMEOUT:-120}
@@ -87,29 +88,10 @@ cleanup() {
 trap cleanup EXIT
 trap 'exit 130' INT TERM
 
-# The whole run is bounded: a watchdog ends this script when time is up (every
-# command below is bounded too, so the script gets to act on the signal).
-(
-    trap 'kill "$sleeper" 2>/dev/null; exit 0' TERM
-    sleep "$TIMEOUT" &
-    sleeper=$!
-    wait "$sleeper"
-    log "gave up after ${TIMEOUT}s"
-    kill -TERM $$ 2>/dev/null
-) &
-WATCHDOG=$!
+# The whole run is bounded (every command below is bounded too).
+start_watchdog "$TIMEOUT"
 
-# Three free ports, all bound until all are picked, so they differ.
-read -r PORT PORT1 PORT2 < <(python3 - <<'EOF'
-import socket
-held = []
-for _ in range(3):
-    s = socket.socket()
-    s.bind(("127.0.0.1", 0))
-    held.append(s)
-print(*(s.getsockname()[1] for s in held))
-EOF
-)
+read -r PORT PORT1 PORT2 < <(free_ports 0 0 0)
 
 # --- the stack -----------------------------------------------------------------
 STACK_STARTED=1

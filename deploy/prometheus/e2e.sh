@@ -24,6 +24,7 @@
 set -euo pipefail
 
 cd "$(dirname "$0")/../.."
+. scripts/lib.sh
 BIN=${1:-target/debug/shortener}
 PG_URL=${E2E_PG_URL:-postgres://postgres@127.0.0.1:5432}
 REDIS_URL=${E2E_REDIS_URL:-redis://127.0.0.1:6379}
@@ -73,37 +74,9 @@ cleanup() {
 trap cleanup EXIT
 trap 'exit 130' INT TERM
 
-# The whole run is bounded: a watchdog ends this script when time is up (every
-# command below is bounded too, so the script gets to act on the signal).
-(
-    trap 'kill "$sleeper" 2>/dev/null; exit 0' TERM
-    sleep "$TIMEOUT" &
-    sleeper=$!
-    wait "$sleeper"
-    log "gave up after ${TIMEOUT}s"
-    kill -TERM $$ 2>/dev/null
-) &
-PIDS+=($!)
-
-# Free ports, one per argument: the port named when nobody listens there, else
-# one the kernel picks. All stay bound until all are picked, so they differ.
-free_ports() {
-    python3 - "$@" <<'EOF'
-import socket, sys
-held = []
-for wanted in map(int, sys.argv[1:]):
-    for port in (wanted, 0):
-        s = socket.socket()
-        try:
-            s.bind(("127.0.0.1", port))
-        except OSError:
-            s.close()
-            continue
-        held.append(s)
-        break
-print(*(s.getsockname()[1] for s in held))
-EOF
-}
+# The whole run is bounded (every command below is bounded too).
+start_watchdog "$TIMEOUT"
+PIDS+=("$WATCHDOG")
 
 # Polls `curl URL` until it succeeds, for $2 seconds at most, while process $3
 # (the one that should answer) is alive.
