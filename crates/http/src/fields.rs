@@ -121,9 +121,8 @@ impl<'a> Fields<'a> {
 /// float (2^53). NaN and the infinities have none.
 pub(crate) fn integral(number: f64) -> Option<i64> {
     const EXACT: f64 = 9_007_199_254_740_992.0;
-    let number = Some(number).filter(|n| n.fract() == 0.0 && n.abs() <= EXACT)?;
-    // Lossless: the range check above keeps the number exact.
-    Some(number as i64)
+    // Lossless: the range check keeps the number exact.
+    (number.fract() == 0.0 && number.abs() <= EXACT).then_some(number as i64)
 }
 
 /// The value of a required field after [`Fields::finish`] succeeded.

@@ -33,8 +33,9 @@ pub async fn serve(config: &ServeConfig, logger: &Logger) -> Result<(), CommandE
 
 /// `shortener migrate`.
 pub async fn migrate(config: &ServeConfig, logger: &Logger) -> Result<(), CommandError> {
-    let postgres = config.postgres().ok_or(StartupError::NoDatabase)?;
-    application::migrate(&postgres, logger).await?;
+    // The store's pool connects lazily: nothing but the migration reaches the
+    // database.
+    migrated_store(config, logger).await?;
     Ok(())
 }
 

@@ -82,8 +82,10 @@ impl EventRepository for PgStore {
 
     async fn list_events(&self, filter: &EventFilter, page: Page) -> Result<Listing<Event>> {
         let mut conn = self.connection().await?;
-        // Counted on the filter's index, not kept (`crate::totals`): a kept total
-        // would be written by every click's insert, the hot path.
+        // Counted, not kept (`crate::totals`): a kept total would be written by
+        // every click's insert, the hot path. So an unfiltered list, or one of
+        // all clicks, counts nearly every event (O(events)); a URL's or a user's
+        // events are counted on their index.
         let (rows, total) =
             page_with_total!(conn, matching(filter), None, EventRow, events::id, page)?;
         Ok(Listing { items: rows.into_iter().map(Event::try_from).collect::<Result<_>>()?, total })

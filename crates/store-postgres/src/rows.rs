@@ -150,7 +150,8 @@ impl From<NewEvent> for NewEventRow {
 
 /// One page of rows of a filtered table, ordered by id, and how many rows match,
 /// read in one read-only snapshot so that the page and the total agree.
-/// `$matching` builds the filtered query (it is evaluated twice: page, count);
+/// `$matching` builds the filtered query (evaluated for the page, and again for
+/// the count unless a kept total is read);
 /// `$kept` names the total the database keeps of it, if it keeps one
 /// ([`crate::totals`]), which is then read instead of counting the rows.
 macro_rules! page_with_total {

@@ -11,10 +11,12 @@
 -- Statement-level triggers keep the totals in the writing transaction, so a total
 -- read in the same snapshot as a page agrees with it. Each transaction adds to
 -- one of 16 rows of a total, chosen from its id, so concurrent writers seldom
--- wait for one another; a total is the sum of its rows. No deadlock: each
--- transaction of the store moves totals in one statement at most, which locks
--- them in name order (a transaction that moved them in two statements could lock
--- them in two orders). Cost: a URL's insert alone runs at 0.79 of its rate
+-- wait for one another; a total is the sum of its rows. No deadlock: a
+-- statement locks its totals in name order; the store's transactions that move
+-- URL totals do it in one statement; a bulk import moves only `users` (in two
+-- or three statements, one total); `seed` holds table locks that keep every
+-- other writer out. A new transaction that moved several totals in two
+-- statements could lock them in two orders. Cost: a URL's insert alone runs at 0.79 of its rate
 -- without them (docs/capacity-plan.md).
 
 -- First, before any statement takes a snapshot: no writer may slip between the
