@@ -142,6 +142,8 @@ on_every_store! {
     async fn whole_numbers_written_as_floats_are_integers_in_queries_too(app: TestApp) {
         // JSON Schema's integers, as bodies take them: `2.0` and `2e0` are 2.
         let alice = app.create_user("alice").await;
+        // Someone else's, so that a filter read as absent would show.
+        app.create_url(&json!({"original_url": "https://example.com/other"})).await;
         for n in 0..3 {
             let body = json!({"original_url": format!("https://example.com/{n}"), "user_id": alice["id"]});
             app.create_url(&body).await;
